@@ -1,0 +1,33 @@
+"""The `splat` command line: one entry point, one module per command group."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from splat_cli import data, info, materialize
+
+COMMAND_GROUPS = (data, materialize, info)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="splat", description="SAE interpretability of a Splatoon 3 gear-build model."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in COMMAND_GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Settings: profiles are named sets of config defaults; every value stays overridable.
+
+Overrides are `section.field=value` strings (e.g. `train.epochs=3`), parsed as JSON where
+possible and as plain strings otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from splat_core.model.train import TrainConfig
+from splat_core.synth import SynthConfig
+
+DEFAULT_HOME = "./splat_home"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where builds come from: the embedded generator, or SplatNLP reference files."""
+
+    source: str = "synthetic"  # synthetic | reference
+    data: str = ""  # reference tokenized_data.csv
+    vocab: str = ""  # reference vocab.json
+    weapon_vocab: str = ""  # reference weapon_vocab.json
+    skip_invalid: bool = False
+
+
+@dataclass(frozen=True)
+class SplatConfig:
+    profile: str = "default"
+    data: DataConfig = field(default_factory=DataConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES: dict[str, dict[str, dict]] = {
+    # Tests: seconds on a laptop.
+    "tiny": {
+        "synth": {"n_builds": 2_000},
+        "train": {"hidden_dim": 32, "num_inducing_points": 4, "epochs": 1, "batch_size": 256,
+                  "instances_per_epoch": 1},
+    },
+    # The embedded demo: minutes on 2 CPU cores.
+    "default": {
+        "synth": {"n_builds": 40_000},
+        "train": {"hidden_dim": 64, "epochs": 3, "batch_size": 256, "lr": 3e-3},
+    },
+    # The reference's scale (Ultra model config); for a GPU or a patient CPU.
+    "seed": {
+        "synth": {"n_builds": 500_000},
+        "train": {"embedding_dim": 32, "hidden_dim": 512, "num_layers": 3, "num_heads": 8,
+                  "num_inducing_points": 32, "epochs": 5, "batch_size": 1024, "lr": 3e-4,
+                  "instances_per_epoch": 5},
+    },
+}  # fmt: skip
+
+
+def load_config(profile: str = "default", overrides: list[str] | None = None) -> SplatConfig:
+    """The profile's defaults with `section.field=value` overrides applied."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+    sections = {k: dict(v) for k, v in PROFILES[profile].items()}
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        section, dot, name = key.partition(".")
+        if not sep or not dot:
+            raise ValueError(f"override {item!r} must look like section.field=value")
+        sections.setdefault(section, {})[name] = _parse_value(raw)
+    config = SplatConfig(profile=profile)
+    for section, values in sections.items():
+        if section not in {f.name for f in fields(SplatConfig)} or section == "profile":
+            raise ValueError(f"unknown config section {section!r}")
+        current = getattr(config, section)
+        known = {f.name: f for f in fields(current)}
+        for name, value in values.items():
+            if name not in known:
+                raise ValueError(
+                    f"unknown setting {section}.{name}; known: {', '.join(sorted(known))}"
+                )
+            expected = type(getattr(current, name))
+            if expected is float and isinstance(value, int):
+                value = float(value)
+            if not isinstance(value, expected):
+                raise ValueError(f"{section}.{name} must be {expected.__name__}, got {value!r}")
+        config = replace(config, **{section: replace(current, **values)})
+    return config
+
+
+def _parse_value(raw: str):
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def splat_home(path: str | None = None) -> Path:
+    """The root of materialized assets: the argument, else $SPLAT_HOME, else ./splat_home."""
+    return Path(path or os.environ.get("SPLAT_HOME") or DEFAULT_HOME)

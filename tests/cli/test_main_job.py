@@ -1,0 +1,113 @@
+"""The main job through the command line: materialize, info, synth, reference import."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from splat_cli.main import main
+from splat_core.dataset import read_builds_parquet
+from splat_core.model import load_model
+from splat_core.synth import SynthConfig, generate_builds
+from splat_core.vocab import Vocab, WeaponVocab
+
+FAST = ["--profile", "tiny", "--set", "synth.n_builds=600", "--set", "train.epochs=1"]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    assert main(["materialize", "--home", str(home), *FAST]) == 0
+    return home
+
+
+def test_materialize_writes_the_assets_and_reports_metrics(home, capsys):
+    catalog = _info(home, capsys)
+    assert set(catalog) == {"vocab", "builds", "base_model"}
+    assert catalog["builds"]["metadata"]["rows"] == 600
+    meta = catalog["base_model"]["metadata"]
+    metrics = json.loads((home / "base_model" / "metrics.json").read_text())
+    assert meta["test"] == metrics["test"]
+    assert meta["baseline_weapon_frequency"] == metrics["baseline_weapon_frequency"]
+
+
+def test_materialized_builds_equal_the_generator(home):
+    vocab = Vocab.from_json(home / "vocab" / "vocab.json")
+    weapons = WeaponVocab.from_json(home / "vocab" / "weapon_vocab.json")
+    table = read_builds_parquet(home / "builds" / "builds.parquet", vocab, weapons)
+    expected = generate_builds(SynthConfig(n_builds=600))
+    assert np.array_equal(table.token_ids, expected.token_ids)
+    assert np.array_equal(table.offsets, expected.offsets)
+    assert np.array_equal(table.weapon, expected.weapon)
+    assert [table.archetype_names[a] for a in table.archetype] == [
+        expected.archetype_names[a] for a in expected.archetype
+    ]
+    assert len(pq.read_table(home / "vocab" / "weapons.parquet")) == 130
+
+
+def test_materialized_model_loads_and_runs(home):
+    model = load_model(home / "base_model")
+    with torch.no_grad():
+        logits = model(torch.tensor([[0, 12, 139]]), torch.tensor([[5]]))
+    assert logits.shape == (1, 140) and torch.isfinite(logits).all()
+
+
+def test_synth_then_reference_import(tmp_path, capsys):
+    out = tmp_path / "synth"
+    assert main(["data", "synth", "--out", str(out), "--profile", "tiny", "--n-builds", "300"]) == 0
+    truth = pq.read_table(out / "archetypes.parquet")
+    assert truth.num_rows == 300
+    home = tmp_path / "home"
+    ref = [
+        "--set", "data.source=reference",
+        "--set", f"data.data={out / 'tokenized_data.csv'}",
+        "--set", f"data.vocab={out / 'vocab.json'}",
+        "--set", f"data.weapon_vocab={out / 'weapon_vocab.json'}",
+    ]  # fmt: skip
+    assert main(["materialize", "--home", str(home), *FAST, *ref]) == 0
+    catalog = _info(home, capsys)
+    assert catalog["builds"]["metadata"]["rows"] == 300
+    assert catalog["builds"]["metadata"]["source"] == "reference"
+
+
+def test_bad_reference_data_fails_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "synth"
+    main(["data", "synth", "--out", str(out), "--profile", "tiny", "--n-builds", "50"])
+    lines = (out / "tokenized_data.csv").read_text().splitlines()
+    lines[3] = "[0,1]\t0"  # two head main-only abilities
+    (out / "tokenized_data.csv").write_text("\n".join(lines) + "\n")
+    home = tmp_path / "home"
+    ref = [
+        "--set", "data.source=reference",
+        "--set", f"data.data={out / 'tokenized_data.csv'}",
+        "--set", f"data.vocab={out / 'vocab.json'}",
+        "--set", f"data.weapon_vocab={out / 'weapon_vocab.json'}",
+    ]  # fmt: skip
+    assert main(["materialize", "--home", str(home), *FAST, *ref]) == 1
+    err = capsys.readouterr().err
+    assert "tokenized_data.csv:4:" in err and "head" in err
+    assert not home.exists() or not any(home.iterdir())
+
+
+def test_config_errors_are_clear(capsys):
+    assert main(["materialize", "--profile", "huge"]) == 2
+    assert "unknown profile 'huge'" in capsys.readouterr().err
+    assert main(["materialize", "--set", "train.epochz=1"]) == 2
+    assert "unknown setting train.epochz" in capsys.readouterr().err
+    assert main(["materialize", "--set", "train.epochs=many"]) == 2
+    assert "train.epochs must be int" in capsys.readouterr().err
+
+
+def test_info_on_an_empty_home(tmp_path, capsys):
+    assert main(["info", "--home", str(tmp_path / "none")]) == 0
+    assert "nothing materialized" in capsys.readouterr().out
+
+
+def _info(home, capsys) -> dict:
+    capsys.readouterr()
+    assert main(["info", "--home", str(home), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
