@@ -29,8 +29,9 @@ from splat_core.vocab import (
     WeaponVocab,
     canonical_tokens,
 )
+from tests.conftest import FIXTURE
 
-FIXTURES = Path("/work/shared/fixtures/reference_checkpoint")
+FIXTURES = FIXTURE
 
 # comeback + ninja_squid + stealth_jump mains, 9 subs of swim_speed_up (27 AP).
 FULL = ["comeback", "ninja_squid", "stealth_jump"] + [f"swim_speed_up_{r}" for r in RUNGS[:5]]

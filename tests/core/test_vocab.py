@@ -24,6 +24,7 @@ from splat_core.vocab import (
     rung_token,
     token_info,
 )
+from tests.conftest import FIXTURE
 
 MAIN_ONLY = [
     "comeback",
@@ -65,18 +66,9 @@ FIXTURE_WEAPON_IDS = [0, 1, 10, 11, 20, 21, 30, 31, 40, 41, 200, 201, 210]
 FIXTURE_WEAPON_IDS += [1000, 1001, 1100, 2000, 2010, 3000, 4000, 5000, 5010, 6000, 7010, 8000, 8010]
 
 
-def _fixture_dir() -> Path:
-    here = Path(__file__).resolve()
-    for root in (here.parents[2], here.parents[3]):
-        d = root / "shared" / "fixtures" / "reference_checkpoint"
-        if (d / "vocab.json").is_file():
-            return d
-    pytest.skip("reference_checkpoint fixture not found under shared/fixtures")
-
-
 @pytest.fixture
 def fixture_dir() -> Path:
-    return _fixture_dir()
+    return FIXTURE
 
 
 # ---------------------------------------------------------------------------------------------
