@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,10 +19,12 @@ from pathlib import Path
 
 from splat_core.build import IllegalBuildError, full_build_ap, is_full_build
 from splat_core.dataset import BuildTable
+from splat_core.storage import atomic_file
 from splat_core.tokenizer import TokenSetError
 from splat_core.vocab import (
     Vocab,
     WeaponVocab,
+    read_json_object,
 )
 
 DATA_FILE, VOCAB_FILE, WEAPON_VOCAB_FILE = "tokenized_data.csv", "vocab.json", "weapon_vocab.json"
@@ -82,23 +83,14 @@ class _RowError(Exception):
 # --- vocabularies ------------------------------------------------------------------------------
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
-    dups = sorted(k for k, n in Counter(k for k, _ in pairs).items() if n > 1)
-    if dups:
-        raise ValueError(f"duplicate keys {dups[:5]}")
-    return dict(pairs)
-
-
 def _load_vocab(path: Path, cls: type[Vocab] | type[WeaponVocab], kind: str):
     """(vocab, None) or (None, issue naming the file); json silently keeps the last duplicate."""
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicate_keys)
+        raw = read_json_object(path)
     except json.JSONDecodeError as e:
         return None, ValidationIssue(str(path), e.lineno, f"invalid JSON: {e.msg}", kind)
     except (OSError, UnicodeDecodeError, ValueError) as e:
         return None, ValidationIssue(str(path), 1, f"cannot read vocabulary: {e}", kind)
-    if not isinstance(raw, dict):
-        return None, ValidationIssue(str(path), 1, "not a JSON object of name -> int id", kind)
     # bool is an int subclass; an id of `true` is still wrong.
     bad = [k for k, v in raw.items() if type(v) is not int]
     if bad:
@@ -262,20 +254,6 @@ def read_reference_dataset(
 # --- writing -----------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write via a temporary file in the same directory, then rename: never half a file."""
-    # Not mkstemp: its 0600 mode would stick to the final file.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _write_rows(table: BuildTable) -> Callable[[Path], None]:
     def write(path: Path) -> None:
         with open(path, "w", encoding="utf-8", newline="\n") as fh:
@@ -295,7 +273,11 @@ def write_reference_dataset(out_dir: str | Path, table: BuildTable) -> dict[str,
         "vocab": out / VOCAB_FILE,
         "weapon_vocab": out / WEAPON_VOCAB_FILE,
     }
-    _atomic_write(paths["data"], _write_rows(table))
-    _atomic_write(paths["vocab"], table.vocab.to_json)
-    _atomic_write(paths["weapon_vocab"], table.weapon_vocab.to_json)
+    for key, write in (
+        ("data", _write_rows(table)),
+        ("vocab", table.vocab.to_json),
+        ("weapon_vocab", table.weapon_vocab.to_json),
+    ):
+        with atomic_file(paths[key]) as tmp:
+            write(tmp)
     return paths

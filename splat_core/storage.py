@@ -45,4 +45,6 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    with open(tmp, "rb") as fh:  # the bytes reach the disk before the name does
+        os.fsync(fh.fileno())
     os.replace(tmp, path)

@@ -139,7 +139,7 @@ class Vocab:
     @classmethod
     def from_json(cls, path: str | Path) -> Vocab:
         try:
-            return cls(_read_json_object(path))
+            return cls(read_json_object(path))
         except ValueError as e:
             raise ValueError(f"{path}: {e}") from None
 
@@ -205,7 +205,7 @@ class WeaponVocab:
     @classmethod
     def from_json(cls, path: str | Path) -> WeaponVocab:
         try:
-            return cls(_read_json_object(path))
+            return cls(read_json_object(path))
         except ValueError as e:
             raise ValueError(f"{path}: {e}") from None
 
@@ -228,20 +228,22 @@ class WeaponVocab:
         return self.key_to_index[key]
 
 
-def _read_json_object(path: str | Path) -> dict:
-    """A JSON object of str -> value, rejecting duplicate keys (json keeps the last one)."""
+def read_json_object(path: str | Path) -> dict:
+    """A JSON object of str -> value, rejecting duplicate keys (json keeps the last one).
+
+    Raises json.JSONDecodeError (with its line) for bad syntax, ValueError otherwise."""
 
     def no_duplicates(pairs):
-        keys = [k for k, _ in pairs]
-        dup = next((k for k in keys if keys.count(k) > 1), None)
-        if dup is not None:
-            raise ValueError(f"key {dup!r} appears twice")
+        seen: set[str] = set()
+        dups = sorted({k for k, _ in pairs if k in seen or seen.add(k)})
+        if dups:
+            raise ValueError(f"duplicate keys {dups[:5]}")
         return dict(pairs)
 
     with open(path, encoding="utf-8") as fh:
         raw = json.load(fh, object_pairs_hook=no_duplicates)  # JSONDecodeError is a ValueError
     if not isinstance(raw, dict):
-        raise ValueError("expected a JSON object")
+        raise ValueError("not a JSON object of name -> int id")
     return raw
 
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from splat_cli.main import main
+from splat_core.catalog import current_path
 from splat_core.dataset import read_builds_parquet
 from splat_core.model import load_model
 from splat_core.synth import SynthConfig, generate_builds
@@ -30,15 +31,16 @@ def test_materialize_writes_the_assets_and_reports_metrics(home, capsys):
     assert set(catalog) == {"vocab", "builds", "base_model"}
     assert catalog["builds"]["metadata"]["rows"] == 600
     meta = catalog["base_model"]["metadata"]
-    metrics = json.loads((home / "base_model" / "metrics.json").read_text())
+    metrics = json.loads((current_path(home, "base_model") / "metrics.json").read_text())
     assert meta["test"] == metrics["test"]
     assert meta["baseline_weapon_frequency"] == metrics["baseline_weapon_frequency"]
 
 
 def test_materialized_builds_equal_the_generator(home):
-    vocab = Vocab.from_json(home / "vocab" / "vocab.json")
-    weapons = WeaponVocab.from_json(home / "vocab" / "weapon_vocab.json")
-    table = read_builds_parquet(home / "builds" / "builds.parquet", vocab, weapons)
+    vocab_dir = current_path(home, "vocab")
+    vocab = Vocab.from_json(vocab_dir / "vocab.json")
+    weapons = WeaponVocab.from_json(vocab_dir / "weapon_vocab.json")
+    table = read_builds_parquet(current_path(home, "builds") / "builds.parquet", vocab, weapons)
     expected = generate_builds(SynthConfig(n_builds=600))
     assert np.array_equal(table.token_ids, expected.token_ids)
     assert np.array_equal(table.offsets, expected.offsets)
@@ -46,11 +48,11 @@ def test_materialized_builds_equal_the_generator(home):
     assert [table.archetype_names[a] for a in table.archetype] == [
         expected.archetype_names[a] for a in expected.archetype
     ]
-    assert len(pq.read_table(home / "vocab" / "weapons.parquet")) == 130
+    assert len(pq.read_table(vocab_dir / "weapons.parquet")) == 130
 
 
 def test_materialized_model_loads_and_runs(home):
-    model = load_model(home / "base_model")
+    model = load_model(current_path(home, "base_model"))
     with torch.no_grad():
         logits = model(torch.tensor([[0, 12, 139]]), torch.tensor([[5]]))
     assert logits.shape == (1, 140) and torch.isfinite(logits).all()
