@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from splat_cli.common import add_home_option, print_json
 from splat_core.catalog import read_catalog
 from splat_core.config import splat_home
@@ -24,7 +26,19 @@ def run(args) -> int:
         print(f"nothing materialized under {home} yet (run `splat materialize`)")
         return 0
     for asset, entry in catalog.items():
-        meta = entry["metadata"]
-        summary = ", ".join(f"{k}={v}" for k, v in meta.items() if not isinstance(v, dict))
-        print(f"{asset:12} {entry['path']}\n{'':12} {summary}")
+        if "partitions" in entry:
+            parts = entry["partitions"]
+            print(f"{asset:14} {len(parts)} partitions under {Path(entry_root(parts)).parent}")
+            for key, part in parts.items():
+                print(f"{'':14} [{key}] {_summary(part['metadata'])}")
+        else:
+            print(f"{asset:14} {entry['path']}\n{'':14} {_summary(entry['metadata'])}")
     return 0
+
+
+def entry_root(parts: dict) -> str:
+    return str(Path(next(iter(parts.values()))["path"]).parent)
+
+
+def _summary(meta: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in meta.items() if not isinstance(v, dict | list))

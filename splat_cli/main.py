@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from splat_cli import data, info, materialize
+from splat_cli import data, info, materialize, serve
 
-COMMAND_GROUPS = (data, materialize, info)
+COMMAND_GROUPS = (data, materialize, info, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

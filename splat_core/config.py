@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from splat_core.model.train import TrainConfig
+from splat_core.sae import SAEConfig
 from splat_core.synth import SynthConfig
 
 DEFAULT_HOME = "./splat_home"
@@ -29,27 +30,77 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class SamplesConfig:
+    """The analysed examples: `instances` partial builds per build (+ the full build)."""
+
+    n_shards: int = 4
+    instances: int = 4
+    include_full: bool = True
+    seed: int = 0
+    batch_size: int = 4096  # for model and SAE forward passes
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """A trained artifact, or one imported from a reference directory."""
+
+    source: str = "trained"  # trained | reference
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class SAEEvalConfig:
+    max_loss_samples: int = 50_000  # held-out samples for downstream loss recovered
+    max_auroc_samples: int = 50_000  # samples for the planted-archetype AUROC
+    seed: int = 0
+    # Bounds of the blocking SAE quality check.
+    min_explained_variance: float = 0.7
+    min_loss_recovered: float = 0.7
+    max_dead_fraction: float = 0.1
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    memory_budget_mb: int = 256  # for the transpose into the feature store
+
+
+@dataclass(frozen=True)
 class SplatConfig:
     profile: str = "default"
     data: DataConfig = field(default_factory=DataConfig)
     synth: SynthConfig = field(default_factory=SynthConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    model: SourceConfig = field(default_factory=SourceConfig)
+    samples: SamplesConfig = field(default_factory=SamplesConfig)
+    sae: SAEConfig = field(default_factory=SAEConfig)
+    sae_source: SourceConfig = field(default_factory=SourceConfig)
+    sae_eval: SAEEvalConfig = field(default_factory=SAEEvalConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 PROFILES: dict[str, dict[str, dict]] = {
-    # Tests: seconds on a laptop.
+    # Tests: seconds on a laptop. Loose quality bounds: the model and SAE are barely trained.
     "tiny": {
         "synth": {"n_builds": 2_000},
-        "train": {"hidden_dim": 32, "num_inducing_points": 4, "epochs": 1, "batch_size": 256,
-                  "instances_per_epoch": 1},
+        "train": {"hidden_dim": 32, "num_inducing_points": 4, "epochs": 3, "batch_size": 64,
+                  "instances_per_epoch": 1, "lr": 3e-3},
+        "samples": {"n_shards": 2, "instances": 4},
+        "sae": {"n_features": 64, "k": 4, "aux_k": 16, "epochs": 20, "batch_size": 256,
+                "lr": 3e-3},
+        "sae_eval": {"min_explained_variance": 0.5, "min_loss_recovered": 0.3,
+                     "max_dead_fraction": 0.25},
     },
     # The embedded demo: minutes on 2 CPU cores.
     "default": {
         "synth": {"n_builds": 40_000},
         "train": {"hidden_dim": 64, "epochs": 3, "batch_size": 256, "lr": 3e-3},
+        "samples": {"n_shards": 4, "instances": 4},
+        "sae": {"n_features": 512, "k": 16},
+        "sae_eval": {"min_explained_variance": 0.9, "min_loss_recovered": 0.9,
+                     "max_dead_fraction": 0.02},
     },
     # The reference's scale (Ultra model config); for a GPU or a patient CPU.
     "seed": {
@@ -57,6 +108,8 @@ PROFILES: dict[str, dict[str, dict]] = {
         "train": {"embedding_dim": 32, "hidden_dim": 512, "num_layers": 3, "num_heads": 8,
                   "num_inducing_points": 32, "epochs": 5, "batch_size": 1024, "lr": 3e-4,
                   "instances_per_epoch": 5},
+        "samples": {"n_shards": 16, "instances": 2},
+        "sae": {"n_features": 24_576, "k": 64, "aux_k": 256, "batch_size": 4096},
     },
 }  # fmt: skip
 

@@ -4,8 +4,9 @@ Builds are drawn slot by slot (3 mains + 9 subs), so every one is legal by const
 weapon (Zipf popularity) -> one of the weapon's 2-4 archetypes (class priors, kit shift) ->
 template mains/subs -> utility picks -> slot noise. Popular (weapon, archetype) pairs repeat
 "meta" builds, capped at 100 copies per (weapon, build) as the reference's curation did.
-A round-robin "stacker" archetype maxes one family at a time, so that every rung and every
-main-only ability occurs even in a small dataset.
+A small share of round-robin "coverage" builds max one family at a time, so that every rung
+and every main-only ability occurs even in a small dataset. They are labelled `coverage`: a
+device, not a planted preference pattern (14 families in rotation share no concept).
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ ARCHETYPES = (
               {"quick_super_jump": 3, "sub_power_up": 2, "special_saver": 2},
               {"clothes": ("thermal_ink", 0.5)}),
 )  # fmt: skip
-STACKER = "stacker"
-ARCHETYPE_NAMES = [a.name for a in ARCHETYPES] + [STACKER]
+COVERAGE = "coverage"
+ARCHETYPE_NAMES = [a.name for a in ARCHETYPES] + [COVERAGE]
 
 # Which archetypes each weapon class draws from, with prior weights.
 CLASS_POOLS: dict[str, dict[str, float]] = {
@@ -110,7 +111,7 @@ class SynthConfig:
     utility: float = 0.35  # probability of one utility sub
     meta_frac: float = 0.2  # probability that a build copies a meta build of its pair
     n_meta: int = 2  # meta builds per (weapon, archetype)
-    stacker_frac: float = 0.02
+    coverage_frac: float = 0.02
     zipf: float = 1.0  # weapon popularity exponent
 
 
@@ -139,10 +140,10 @@ def generate_builds(config: SynthConfig = SynthConfig()) -> BuildTable:
     popularity = popularity[rng.permutation(len(weapons))]
     popularity /= popularity.sum()
 
-    n_stacker = max(3 * len(STANDARD), round(config.stacker_frac * config.n_builds))
-    n_regular = config.n_builds - n_stacker
+    n_coverage = max(3 * len(STANDARD), round(config.coverage_frac * config.n_builds))
+    n_regular = config.n_builds - n_coverage
     if n_regular < 0:
-        raise ValueError(f"n_builds must be at least {n_stacker}")
+        raise ValueError(f"n_builds must be at least {n_coverage}")
     weapon_idx = rng.choice(len(weapons), size=config.n_builds, p=popularity)
     archetype = np.empty(config.n_builds, dtype=np.int16)
     slots = np.empty((config.n_builds, 12), dtype=np.int16)  # 3 mains, then 9 subs
@@ -157,9 +158,9 @@ def generate_builds(config: SynthConfig = SynthConfig()) -> BuildTable:
             archetype[group] = a
             slots[group], is_meta[group] = _sample_archetype(rng, ARCHETYPES[a], plan, len(group),
                                                              config)  # fmt: skip
-    stackers = np.arange(n_regular, config.n_builds)
-    archetype[stackers] = len(ARCHETYPES)
-    slots[stackers] = _sample_stackers(rng, len(stackers))
+    coverage = np.arange(n_regular, config.n_builds)
+    archetype[coverage] = len(ARCHETYPES)
+    slots[coverage] = _sample_coverage(rng, len(coverage))
 
     _cap_copies(rng, weapon_idx, slots, archetype, is_meta, plans, config)
     return _to_table(weapon_idx, slots, archetype)
@@ -231,11 +232,11 @@ def _add_noise(rng, slots: np.ndarray, rows: np.ndarray, noise: float) -> None:
     slots[r, 3 + c] = _N_MAIN_ONLY + rng.integers(len(STANDARD), size=len(r))
 
 
-def _sample_stackers(rng, n: int) -> np.ndarray:
+def _sample_coverage(rng, n: int) -> np.ndarray:
     """Builds that max one family; families, levels and free-main abilities go round-robin."""
     levels = ((2, 6), (3, 7), (3, 9))  # 38, 51 and 57 AP
     out = np.empty((n, 12), dtype=np.int16)
-    n_free = 0  # stackers so far with a free main
+    n_free = 0  # coverage builds so far with a free main
     for j in range(n):
         family = _N_MAIN_ONLY + j % len(STANDARD)
         n_main, n_sub = levels[(j // len(STANDARD)) % len(levels)]

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from splat_cli.main import main
-from splat_core.catalog import current_path
+from splat_core.catalog import current_path, read_catalog
 from splat_core.dataset import read_builds_parquet
 from splat_core.model import load_model
 from splat_core.synth import SynthConfig, generate_builds
@@ -28,7 +28,8 @@ def home(tmp_path_factory):
 
 def test_materialize_writes_the_assets_and_reports_metrics(home, capsys):
     catalog = _info(home, capsys)
-    assert set(catalog) == {"vocab", "builds", "base_model"}
+    assert set(catalog) == {"vocab", "builds", "base_model", "samples", "pooled", "sae",
+                            "activations", "feature_store"}  # fmt: skip
     assert catalog["builds"]["metadata"]["rows"] == 600
     meta = catalog["base_model"]["metadata"]
     metrics = json.loads((current_path(home, "base_model") / "metrics.json").read_text())
@@ -92,7 +93,8 @@ def test_bad_reference_data_fails_and_writes_nothing(tmp_path, capsys):
     assert main(["materialize", "--home", str(home), *FAST, *ref]) == 1
     err = capsys.readouterr().err
     assert "tokenized_data.csv:4:" in err and "head" in err
-    assert not home.exists() or not any(home.iterdir())
+    assert "builds" not in read_catalog(home)  # the import wrote nothing
+    assert not list((home / "builds").glob(".staging-*"))
 
 
 def test_config_errors_are_clear(capsys):

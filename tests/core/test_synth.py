@@ -65,9 +65,9 @@ def test_popularity_is_skewed(medium):
 
 
 def test_each_weapon_mixes_two_to_four_archetypes(medium):
-    stacker = ARCHETYPE_NAMES.index("stacker")
+    coverage = ARCHETYPE_NAMES.index("coverage")
     for w in range(130):
-        arch = medium.archetype[(medium.weapon == w) & (medium.archetype != stacker)]
+        arch = medium.archetype[(medium.weapon == w) & (medium.archetype != coverage)]
         shares = np.bincount(arch, minlength=len(ARCHETYPE_NAMES)) / len(arch)
         # Archetypes the weapon draws from (ignoring chance draws of tiny share).
         assert 2 <= (shares > 0).sum() <= 5  # 2-4, plus one an alternate kit may add

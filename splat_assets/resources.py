@@ -1,0 +1,45 @@
+"""Settings shared by every asset: where SPLAT_HOME is and which profile applies."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from splat_core import catalog
+from splat_core.config import SplatConfig, load_config, splat_home
+
+
+def overrides_from_env() -> list[str]:
+    """`SPLAT_OVERRIDES`: `section.field=value` items separated by `;`."""
+    raw = os.environ.get("SPLAT_OVERRIDES", "")
+    return [item.strip() for item in raw.split(";") if item.strip()]
+
+
+class SplatSettings(dg.ConfigurableResource):
+    """The root of materialized assets and the config profile (plus overrides)."""
+
+    home: str
+    profile: str = "default"
+    overrides: list[str] = []
+
+    def config(self) -> SplatConfig:
+        return load_config(self.profile, self.overrides)
+
+    def home_path(self) -> Path:
+        return Path(self.home)
+
+    def staging(self, context: dg.AssetExecutionContext):
+        """A fresh directory for the asset (partition) being materialized, removed if the
+        block fails; the IO manager publishes it as the new version."""
+        partition = context.partition_key if context.has_partition_key else None
+        return catalog.staged(self.home_path(), context.asset_key.path[-1], partition)
+
+
+def default_settings() -> SplatSettings:
+    return SplatSettings(
+        home=str(splat_home().resolve()),
+        profile=os.environ.get("SPLAT_PROFILE", "default"),
+        overrides=overrides_from_env(),
+    )

@@ -1,0 +1,68 @@
+"""ReluSAE: the reference (SplatNLP) sparse autoencoder, with a decoder that learns.
+
+Same state_dict as the reference `SparseAutoencoder` (keys, shapes, order), so a
+`sae_model_final.pth` loads unchanged:
+    decoder_bias [d], usage_ema [F], encoder.weight [F, d], encoder.bias [F],
+    decoder.weight [d, F], decoder.bias [d]
+h = clamp(relu(W_enc (x - decoder_bias) + b_enc), 0, 6); x_hat = normalize_columns(W_dec) h +
+decoder_bias. `decoder.bias` exists (nn.Linear) but is unused, as in the reference.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from splat_core.sae.base import SparseAutoencoder, random_unit_columns
+
+ACT_CAP = 6.0  # the reference's ReLU6-style cap
+
+
+class ReluSAE(SparseAutoencoder):
+    arch = "relu"
+
+    def __init__(
+        self, input_dim: int, n_features: int, generator: torch.Generator | None = None
+    ) -> None:
+        super().__init__()
+        self.input_dim, self.n_features = input_dim, n_features
+        # Registration order fixes the state_dict order: own params, own buffers, children.
+        self.decoder_bias = nn.Parameter(torch.zeros(input_dim))
+        # Firing-rate EMA; a training statistic only (the reference's KL term read it).
+        self.register_buffer("usage_ema", torch.zeros(n_features))
+        self.encoder = nn.Linear(input_dim, n_features)
+        self.decoder = nn.Linear(n_features, input_dim)
+        with torch.no_grad():
+            # Encoder starts as the decoder's transpose (Anthropic, April 2024): every latent
+            # first responds to its own direction, which keeps fewer latents dead. Scaled by
+            # 2d/F because sum_f relu(d_f.x) d_f ~ (F / 2d) x for random directions, so the
+            # first reconstructions have the data's scale rather than F/2d times it.
+            directions = random_unit_columns(input_dim, n_features, generator)
+            self.decoder.weight.copy_(directions)
+            self.encoder.weight.copy_(directions.T * (2.0 * input_dim / n_features))
+            self.encoder.bias.zero_()
+            self.decoder.bias.zero_()
+
+    @property
+    def pre_bias(self) -> torch.Tensor:
+        return self.decoder_bias
+
+    @property
+    def decoder_weight(self) -> torch.Tensor:
+        return self.decoder.weight
+
+    def pre_activations(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x - self.decoder_bias)
+
+    def activate(self, h_pre: torch.Tensor) -> torch.Tensor:
+        return h_pre.clamp(0.0, ACT_CAP)
+
+    def sparsity_penalty(self, acts: torch.Tensor) -> torch.Tensor:
+        """mean over the batch of sum_f h_f * ||d_f||: the L1 term, measured in output units
+        so that shrinking h while growing ||d_f|| cannot dodge it."""
+        return (acts * self.decoder.weight.norm(dim=0)).sum(1).mean()
+
+    @torch.no_grad()
+    def update_usage(self, acts: torch.Tensor) -> None:
+        """The reference's firing-rate EMA, kept so exported checkpoints carry it."""
+        self.usage_ema.mul_(0.99).add_((acts > 0).float().mean(0), alpha=0.01)

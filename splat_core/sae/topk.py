@@ -1,0 +1,77 @@
+"""TopKSAE (Gao et al. 2024, arXiv 2406.04093): k active latents per sample, AuxK against
+dead latents.
+
+State_dict: b_dec [d] (pre-encoder bias), W_enc [F, d], b_enc [F], W_dec [d, F].
+h = scatter(topk(W_enc (x - b_dec) + b_enc, k), relu); x_hat = normalize_columns(W_dec) h + b_dec.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from splat_core.sae.base import SparseAutoencoder, random_unit_columns
+
+
+class TopKSAE(SparseAutoencoder):
+    arch = "topk"
+
+    def __init__(
+        self, input_dim: int, n_features: int, k: int, generator: torch.Generator | None = None
+    ) -> None:
+        super().__init__()
+        if not 1 <= k <= n_features:
+            raise ValueError(f"k must be in [1, n_features={n_features}], got {k}")
+        self.input_dim, self.n_features, self.k = input_dim, n_features, k
+        directions = random_unit_columns(input_dim, n_features, generator)
+        self.b_dec = nn.Parameter(torch.zeros(input_dim))
+        # Encoder = decoder transpose at init (Gao et al. §2.4): fewer dead latents.
+        self.W_enc = nn.Parameter(directions.T.clone())
+        self.b_enc = nn.Parameter(torch.zeros(n_features))
+        self.W_dec = nn.Parameter(directions)
+
+    @property
+    def pre_bias(self) -> torch.Tensor:
+        return self.b_dec
+
+    @property
+    def decoder_weight(self) -> torch.Tensor:
+        return self.W_dec
+
+    def pre_activations(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.b_dec) @ self.W_enc.T + self.b_enc
+
+    def activate(self, h_pre: torch.Tensor) -> torch.Tensor:
+        return keep_top(h_pre, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, k={self.k}"
+
+
+def keep_top(h_pre: torch.Tensor, k: int) -> torch.Tensor:
+    """[B, F] zeros except each row's k largest entries, passed through relu."""
+    values, indices = h_pre.topk(k, dim=-1, sorted=False)
+    return torch.zeros_like(h_pre).scatter(-1, indices, values.relu())
+
+
+def auxk_loss(
+    sae: TopKSAE,
+    h_pre: torch.Tensor,
+    residual: torch.Tensor,
+    dead: torch.Tensor,
+    aux_k: int,
+) -> torch.Tensor:
+    """Normalised MSE of the top-`aux_k` dead latents reconstructing the main residual.
+
+    Dead latents get a gradient only through this term, which pulls them toward the
+    directions the live latents miss. `residual` = (x - x_hat), detached by the caller;
+    `dead` is a [F] bool mask. Zero when no latent is dead.
+    """
+    dead_ids = dead.nonzero().squeeze(1)
+    if len(dead_ids) == 0:
+        return h_pre.new_zeros(())
+    # Only the dead columns: usually a few percent of F, so this costs little.
+    acts = keep_top(h_pre[:, dead_ids], min(aux_k, len(dead_ids)))  # [B, n_dead]
+    estimate = acts @ sae.decoder_directions()[:, dead_ids].T  # no b_dec: x_hat holds it
+    scale = residual.pow(2).sum(1).mean().clamp_min(1e-12)
+    return (estimate - residual).pow(2).sum(1).mean() / scale

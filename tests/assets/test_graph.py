@@ -1,0 +1,124 @@
+"""The Dagster asset graph on the tiny profile, on real Dagster instances."""
+
+from __future__ import annotations
+
+import dagster as dg
+import numpy as np
+import pytest
+import zarr
+
+from splat_assets import definitions
+from splat_assets.resources import SplatSettings
+from splat_assets.runner import materialize_graph
+from splat_core import catalog, steps
+from splat_core.artifacts import open_zarr_artifact
+
+TINY: list[str] = []  # the tiny profile as it is
+
+
+@pytest.fixture(scope="module")
+def materialized(tmp_path_factory):
+    home = tmp_path_factory.mktemp("splat_home")
+    settings = SplatSettings(home=str(home), profile="tiny", overrides=TINY)
+    defs = definitions.build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    seconds = materialize_graph(defs, instance, progress=lambda _m: None)
+    return home, defs, instance, seconds
+
+
+def test_whole_graph_materializes_with_passing_checks(materialized):
+    home, defs, instance, seconds = materialized
+    info = catalog.read_catalog(home)
+    assert set(info) == {"vocab", "builds", "samples", "base_model", "pooled", "sae",
+                         "activations", "feature_store"}  # fmt: skip
+    assert set(info["activations"]["partitions"]) == {"000", "001"}
+    assert set(seconds) >= {"builds", "base_model", "sae", "feature_store"}
+    shard_nnz = sum(p["metadata"]["nnz"] for p in info["activations"]["partitions"].values())
+    assert info["feature_store"]["metadata"]["nnz"] == shard_nnz
+    n_samples = sum(p["metadata"]["rows"] for p in info["samples"]["partitions"].values())
+    assert info["feature_store"]["metadata"]["n_samples"] == n_samples
+
+
+def test_feature_store_matches_the_shards(materialized):
+    """The CSC store holds exactly the CSR shards' entries, each feature highest first."""
+    home = materialized[0]
+    csc = open_zarr_artifact(catalog.current_path(home, "feature_store"))
+    rows, cols, vals = [], [], []
+    for key in ("000", "001"):
+        shard = open_zarr_artifact(catalog.current_path(home, "activations", key))
+        m = shard.row_slice(0, shard.shape[0]).tocoo()
+        rows.append(m.row + shard.sample_start)
+        cols.append(m.col)
+        vals.append(m.data)
+    rows, cols, vals = map(np.concatenate, (rows, cols, vals))
+    for f in range(csc.n_features):
+        ids, values = csc.feature(f)
+        mine = cols == f
+        expected = sorted(zip(-vals[mine], rows[mine], strict=True))
+        assert list(zip(-values, ids, strict=True)) == [(v, int(r)) for v, r in expected]
+
+
+def _run_checks(defs, instance, asset: str):
+    result = dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        selection=dg.AssetSelection.checks_for_assets(asset),
+        instance=instance, resources=defs.resources, raise_on_error=False,
+    )  # fmt: skip
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_an_asset_check_fails_on_a_corrupted_store(materialized, tmp_path):
+    home, defs, instance, _ = materialized
+    assert _run_checks(defs, instance, "feature_store") == {"feature_store_valid": True}
+    data = zarr.open_array(str(catalog.current_path(home, "feature_store") / "csc.zarr" / "data"),
+                           mode="r+")  # fmt: skip
+    original = data[:5]
+    try:
+        data[:5] = np.array([np.nan, 1, 2, 3, 4], dtype=np.float32)  # NaN, ascending order
+        assert _run_checks(defs, instance, "feature_store") == {"feature_store_valid": False}
+    finally:
+        data[:5] = original
+    assert _run_checks(defs, instance, "feature_store") == {"feature_store_valid": True}
+
+
+def test_an_interrupted_materialization_leaves_the_previous_version(materialized, monkeypatch):
+    home, defs, instance, _ = materialized
+    before = catalog.current_path(home, "feature_store")
+    nnz = open_zarr_artifact(before).nnz
+
+    def crash(out, *args, **kwargs):
+        (out / "csc.zarr").mkdir()
+        (out / "csc.zarr" / "half-written").write_text("x")
+        raise KeyboardInterrupt("killed mid-write")
+
+    monkeypatch.setattr(steps, "feature_store_step", crash)
+    with pytest.raises(BaseException):  # noqa: B017 - any interruption
+        dg.materialize([*defs.assets, *defs.asset_checks],
+                       selection=dg.AssetSelection.assets("feature_store"),
+                       instance=instance, resources=defs.resources)  # fmt: skip
+    assert catalog.current_path(home, "feature_store") == before
+    assert open_zarr_artifact(before).nnz == nnz
+
+
+def test_backfill_of_all_shards_through_the_multiprocess_executor(materialized, monkeypatch,
+                                                                  tmp_path):  # fmt: skip
+    home = materialized[0]
+    monkeypatch.setenv("SPLAT_HOME", str(home))
+    monkeypatch.setenv("SPLAT_PROFILE", "tiny")
+    monkeypatch.setenv("SPLAT_OVERRIDES", ";".join(TINY))
+    before = {k: catalog.current_path(home, "activations", k) for k in ("000", "001")}
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        for key in ("000", "001"):
+            result = dg.execute_job(
+                dg.reconstructable(definitions.shards_job), instance=instance,
+                tags={"dagster/partition": key},
+            )  # fmt: skip
+            assert result.success
+            assert result.dagster_run.tags["dagster/partition"] == key
+        materialized_keys = instance.get_materialized_partitions(dg.AssetKey("activations"))
+        assert materialized_keys == {"000", "001"}
+        engine = [e for e in instance.all_logs(result.run_id) if e.dagster_event
+                  and "multiprocess" in (e.message or "").lower()]  # fmt: skip
+        assert engine, "the run did not go through the multiprocess executor"
+    after = {k: catalog.current_path(home, "activations", k) for k in ("000", "001")}
+    assert all(after[k] != before[k] for k in after)  # new versions were published
