@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from splat_cli import data, info, materialize, serve
+from splat_cli import bench, data, info, materialize, serve
 
-COMMAND_GROUPS = (data, materialize, info, serve)
+COMMAND_GROUPS = (data, materialize, info, serve, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): measured figures for the closing notes and for tracking."""
