@@ -17,6 +17,13 @@ def overrides_from_env() -> list[str]:
     return [item.strip() for item in raw.split(";") if item.strip()]
 
 
+class StepConfig(dg.Config):
+    """Per-run settings of an asset, set from the launchpad: config overrides such as
+    `sae.arch=relu` or `train.epochs=5` (see splat_core/config.py for every section)."""
+
+    overrides: list[str] = []
+
+
 class SplatSettings(dg.ConfigurableResource):
     """The root of materialized assets and the config profile (plus overrides)."""
 
@@ -24,8 +31,9 @@ class SplatSettings(dg.ConfigurableResource):
     profile: str = "default"
     overrides: list[str] = []
 
-    def config(self) -> SplatConfig:
-        return load_config(self.profile, self.overrides)
+    def config(self, run: StepConfig | None = None) -> SplatConfig:
+        """The profile with the deployment's overrides, then the run's own."""
+        return load_config(self.profile, [*self.overrides, *(run.overrides if run else [])])
 
     def home_path(self) -> Path:
         return Path(self.home)

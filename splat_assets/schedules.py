@@ -32,7 +32,12 @@ def build_shard_schedule(job: dg.UnresolvedAssetJobDefinition, partition_keys: l
             asset: {k: _latest(context.instance, asset, k) for k in partition_keys}
             for asset in SHARD_ASSETS
         }
+        tick = (
+            int(context.scheduled_execution_time.timestamp())
+            if context.scheduled_execution_time
+            else 0
+        )
         for key in stale_partitions(times, upstream):
-            yield dg.RunRequest(run_key=None, partition_key=key)
+            yield dg.RunRequest(run_key=f"shard-{key}-{tick}", partition_key=key)
 
     return backfill_stale_shards

@@ -51,6 +51,8 @@ def vocab_step(out: Path, config: SplatConfig) -> dict:
     data = config.data
     if data.source == "reference":
         vocab, weapons = Vocab.from_json(data.vocab), WeaponVocab.from_json(data.weapon_vocab)
+    elif data.source != "synthetic":
+        raise ValueError(f"data.source must be 'synthetic' or 'reference', got {data.source!r}")
     else:
         vocab = Vocab.canonical()
         weapons = WeaponVocab.from_weapon_ids(w.weapon_id for w in weapon_table())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import dagster as dg
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from splat_assets.runner import materialize_graph
 from splat_core import catalog, steps
 from splat_core.artifacts import open_zarr_artifact
 
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 TINY: list[str] = []  # the tiny profile as it is
 
 
@@ -21,9 +24,9 @@ def materialized(tmp_path_factory):
     home = tmp_path_factory.mktemp("splat_home")
     settings = SplatSettings(home=str(home), profile="tiny", overrides=TINY)
     defs = definitions.build_definitions(settings)
-    instance = dg.DagsterInstance.ephemeral()
-    seconds = materialize_graph(defs, instance, progress=lambda _m: None)
-    return home, defs, instance, seconds
+    with dg.instance_for_test(temp_dir=str(tmp_path_factory.mktemp("dagster"))) as instance:
+        seconds = materialize_graph(defs, instance, progress=lambda _m: None)
+        yield home, defs, instance, seconds
 
 
 def test_whole_graph_materializes_with_passing_checks(materialized):
@@ -122,3 +125,32 @@ def test_backfill_of_all_shards_through_the_multiprocess_executor(materialized, 
         assert engine, "the run did not go through the multiprocess executor"
     after = {k: catalog.current_path(home, "activations", k) for k in ("000", "001")}
     assert all(after[k] != before[k] for k in after)  # new versions were published
+
+
+def test_run_config_overrides_reach_the_asset(materialized):
+    """A launchpad-style run config (StepConfig.overrides) changes what the asset computes."""
+    home, defs, instance, _ = materialized
+    run_config = {"ops": {"vocab": {"config": {"overrides": ["data.source=bogus"]}}}}
+    result = dg.materialize([*defs.assets, *defs.asset_checks],
+                            selection=dg.AssetSelection.assets("vocab"), instance=instance,
+                            resources=defs.resources, run_config=run_config,
+                            raise_on_error=False)  # fmt: skip
+    assert not result.success  # the override was applied (and rejected by the step)
+
+
+def test_schedule_requests_missing_and_stale_shards(materialized, tmp_path):
+    home, defs, instance, _ = materialized
+    (schedule,) = defs.schedules
+    with dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=NOW, repository_def=defs.get_repository_def()
+    ) as context:
+        requests = list(schedule.evaluate_tick(context).run_requests or [])
+    assert requests == []  # everything is fresh
+    with (
+        dg.instance_for_test(temp_dir=str(tmp_path)) as empty,
+        dg.build_schedule_context(
+            instance=empty, scheduled_execution_time=NOW, repository_def=defs.get_repository_def()
+        ) as context,
+    ):
+        requests = list(schedule.evaluate_tick(context).run_requests or [])
+    assert sorted(r.partition_key for r in requests) == ["000", "001"]
