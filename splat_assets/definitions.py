@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from splat_assets.analysis import build_analysis_assets
 from splat_assets.assets import build_assets, shard_partitions
 from splat_assets.checks import ALL_CHECKS
 from splat_assets.io_managers import CheckpointIOManager, ParquetIOManager, ZarrIOManager
@@ -18,7 +19,7 @@ from splat_assets.schedules import SHARD_ASSETS, build_shard_schedule
 def build_definitions(settings: SplatSettings | None = None) -> dg.Definitions:
     settings = settings or default_settings()
     n_shards = settings.config().samples.n_shards
-    assets = build_assets(n_shards)
+    assets = build_assets(n_shards) + build_analysis_assets()
     shards_job = dg.define_asset_job(
         "shards_job",
         selection=dg.AssetSelection.assets(*SHARD_ASSETS),

@@ -14,8 +14,12 @@ from pathlib import Path
 from typing import ClassVar
 
 import dagster as dg
+import pyarrow.parquet as pq
 
 from splat_core import artifacts, catalog
+
+ANALYSIS = ("feature_stats", "feature_histograms", "token_idf", "feature_tokens",
+            "feature_weapons", "feature_influence", "feature_neighbors")  # fmt: skip
 
 
 @dataclass
@@ -59,12 +63,14 @@ def _name(context) -> str:
 
 
 class ParquetIOManager(_VersionedIOManager):
-    """vocab, builds, samples: Parquet tables with their vocabularies."""
+    """vocab, builds, samples (with their vocabularies) and the analysis tables."""
 
-    kinds: ClassVar[tuple[str, ...]] = ("vocab", "builds", "samples")
+    kinds: ClassVar[tuple[str, ...]] = ("vocab", "builds", "samples", *ANALYSIS)
 
     def load_path(self, path: Path):
         kind = artifacts.artifact_kind(path)
+        if kind in ANALYSIS:
+            return pq.read_table(path / f"{kind}.parquet")
         if kind == "builds":
             return artifacts.read_builds_dir(path)
         if kind == "samples":

@@ -18,6 +18,9 @@ ORDER = (
     ("sae", False),
     ("activations", True),
     ("feature_store", False),
+    ("feature_stats", False), ("feature_histograms", False), ("token_idf", False),
+    ("feature_tokens", False), ("feature_weapons", False), ("feature_influence", False),
+    ("feature_neighbors", False),
 )  # fmt: skip
 ASSET_NAMES = [name for name, _ in ORDER]
 

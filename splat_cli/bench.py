@@ -17,6 +17,28 @@ def register(sub) -> None:
     t.add_argument("--budget-mb", type=int, default=256)
     t.add_argument("--json", action="store_true")
     t.set_defaults(run=run_transpose)
+    q = bench_sub.add_parser("query", help="in-process query latency over every feature")
+    add_home_option(q)
+    q.add_argument("--repeats", type=int, default=1)
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(run=run_query)
+
+
+def run_query(args) -> int:
+    from splat_core.bench.query import bench_queries
+
+    home = splat_home(args.home)
+    try:
+        results = bench_queries(home, args.repeats)
+    except FileNotFoundError as e:
+        return fail(str(e))
+    if args.json:
+        print_json(results)
+        return 0
+    print(f"{'query':30}{'n':>7}{'median ms':>11}{'p99 ms':>9}{'max ms':>9}")
+    for name, r in results.items():
+        print(f"{name:30}{r['n']:>7}{r['median_ms']:>11.3f}{r['p99_ms']:>9.3f}{r['max_ms']:>9.3f}")
+    return 0
 
 
 def run_transpose(args) -> int:

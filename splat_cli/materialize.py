@@ -58,8 +58,8 @@ def _user_error(error: BaseException) -> BaseException:
 
 def format_report(catalog: dict, seconds: dict[str, float], total: float) -> str:
     lines = ["", "asset timings (seconds, partitions summed)"]
-    lines += [f"  {name:14}{s:8.1f}" for name, s in seconds.items()]
-    lines.append(f"  {'total':14}{total:8.1f}")
+    lines += [f"  {name:20}{s:8.1f}" for name, s in seconds.items()]
+    lines.append(f"  {'total':20}{total:8.1f}")
     model = catalog.get("base_model", {}).get("metadata", {})
     if "test" in model:
         lines += ["", format_model_report(model)]

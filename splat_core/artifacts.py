@@ -29,6 +29,13 @@ FORMATS = {
     "activations": "zarr",
     "feature_store": "zarr",
     "model": "checkpoint",
+    "feature_stats": "parquet",
+    "feature_histograms": "parquet",
+    "token_idf": "parquet",
+    "feature_tokens": "parquet",
+    "feature_weapons": "parquet",
+    "feature_influence": "parquet+zarr",
+    "feature_neighbors": "parquet",
     "sae": "checkpoint",
 }
 

@@ -60,6 +60,17 @@ class SAEEvalConfig:
 
 
 @dataclass(frozen=True)
+class AnalysisConfig:
+    histogram_bins: int = 20
+    top_n: int = 1000  # top activations a feature's token and weapon breakdowns look at
+    k_tokens: int = 20  # enhancers kept per feature
+    k_suppressors: int = 10
+    k_weapons: int = 10  # per kind (weapon, class, sub, special)
+    k_influence: int = 20  # top + and - tokens per feature
+    k_neighbors: int = 10  # per kind (decoder cosine, co-activation)
+
+
+@dataclass(frozen=True)
 class StoreConfig:
     memory_budget_mb: int = 256  # for the transpose into the feature store
 
@@ -76,6 +87,7 @@ class SplatConfig:
     sae_source: SourceConfig = field(default_factory=SourceConfig)
     sae_eval: SAEEvalConfig = field(default_factory=SAEEvalConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -10,6 +10,7 @@ import pytest
 import zarr
 
 from splat_assets import definitions
+from splat_assets.io_managers import ANALYSIS
 from splat_assets.resources import SplatSettings
 from splat_assets.runner import materialize_graph
 from splat_core import catalog, steps
@@ -33,7 +34,7 @@ def test_whole_graph_materializes_with_passing_checks(materialized):
     home, defs, instance, seconds = materialized
     info = catalog.read_catalog(home)
     assert set(info) == {"vocab", "builds", "samples", "base_model", "pooled", "sae",
-                         "activations", "feature_store"}  # fmt: skip
+                         "activations", "feature_store", *ANALYSIS}  # fmt: skip
     assert set(info["activations"]["partitions"]) == {"000", "001"}
     assert set(seconds) >= {"builds", "base_model", "sae", "feature_store"}
     shard_nnz = sum(p["metadata"]["nnz"] for p in info["activations"]["partitions"].values())

@@ -1,0 +1,31 @@
+"""The analysis group: per-feature tables computed from the feature store (CSC), sample
+metadata and the model/SAE weights. Every table is long form (first column `feature_id`,
+sorted by feature then rank) and every computation streams features in bounded blocks."""
+
+from splat_core.analysis.influence import (
+    feature_influence,
+    influence_matrix,
+    read_influence_zarr,
+    write_influence_zarr,
+)
+from splat_core.analysis.io import write_parquet
+from splat_core.analysis.neighbors import feature_neighbors
+from splat_core.analysis.samples_meta import SampleMeta
+from splat_core.analysis.stats import feature_histograms, feature_stats
+from splat_core.analysis.tokens import feature_tokens, token_idf
+from splat_core.analysis.weapons import feature_weapons
+
+__all__ = [
+    "SampleMeta",
+    "feature_histograms",
+    "feature_influence",
+    "feature_neighbors",
+    "feature_stats",
+    "feature_tokens",
+    "feature_weapons",
+    "influence_matrix",
+    "read_influence_zarr",
+    "token_idf",
+    "write_influence_zarr",
+    "write_parquet",
+]
