@@ -21,6 +21,7 @@ class SampleMeta:
     token_ids: np.ndarray  # int32 [total tokens]
     vocab: Vocab
     weapon_vocab: WeaponVocab
+    build_id: np.ndarray | None = None  # int64 [N], the build each sample comes from
 
     def __post_init__(self) -> None:
         self.weapon = np.asarray(self.weapon, dtype=np.int32)
@@ -60,6 +61,7 @@ class SampleMeta:
             if t.inputs.weapon_vocab.key_to_index != weapon_vocab.key_to_index:
                 raise ValueError("sample shards use different weapon vocabularies")
         ids = np.concatenate([np.asarray(t.sample_id, dtype=np.int64) for t in tables])
+        build = np.concatenate([np.asarray(t.build_id, dtype=np.int64) for t in tables])
         weapon = np.concatenate([t.inputs.weapon for t in tables])
         lengths = np.concatenate([t.inputs.lengths for t in tables])
         flat = np.concatenate([t.inputs.token_ids for t in tables])
@@ -70,11 +72,11 @@ class SampleMeta:
                 f"sample ids are not the contiguous range 0..{len(ids) - 1} "
                 "(missing, duplicated or extra shards?)"
             )
-        meta = cls(weapon, offsets, flat, vocab, weapon_vocab)
+        meta = cls(weapon, offsets, flat, vocab, weapon_vocab, build)
         if np.array_equal(order, np.arange(len(ids))):
             return meta
         # shards (or rows) out of order: reorder the ragged tokens by gathering
         pos, toks = meta.gather_tokens(order)
         del pos
         new_offsets = np.concatenate([[0], np.cumsum(lengths[order])])
-        return cls(weapon[order], new_offsets, toks, vocab, weapon_vocab)
+        return cls(weapon[order], new_offsets, toks, vocab, weapon_vocab, build[order])

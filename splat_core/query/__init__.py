@@ -1,0 +1,23 @@
+"""The query layer: one reader over a materialized SPLAT_HOME, for the API, the UI and the CLI."""
+
+from splat_core.query.encode import Encoder, Encoding, Variant, WhatIf
+from splat_core.query.errors import MissingAssetError, UnknownFeatureError, UnknownSampleError
+from splat_core.query.examples import Example, SampleIndex, WeaponInfo
+from splat_core.query.reader import FEATURE_TABLES, Reader
+from splat_core.query.tables import KeyedTable
+
+__all__ = [
+    "FEATURE_TABLES",
+    "Encoder",
+    "Encoding",
+    "Example",
+    "KeyedTable",
+    "MissingAssetError",
+    "Reader",
+    "SampleIndex",
+    "UnknownFeatureError",
+    "UnknownSampleError",
+    "Variant",
+    "WeaponInfo",
+    "WhatIf",
+]
