@@ -249,8 +249,8 @@ class Reader:
         return self.table("token_idf").all_rows()
 
     def token_features(self, token: str | int, k: int = 20, sign: str = "+") -> list[dict]:
-        """Features that push `token` up ("+": largest influence) or down ("-": most
-        negative), from the token's row of the influence matrix."""
+        """Features that push `token` up ("+": largest positive influence) or down ("-":
+        most negative), from the token's row of the influence matrix; at most k."""
         if sign not in ("+", "-"):
             raise ValueError(f"sign must be '+' or '-', got {sign!r}")
         matrix = self._influence_matrix()
@@ -265,7 +265,9 @@ class Reader:
                 raise KeyError(f"token id {t} out of range [0, {matrix.shape[0]})")
         row = matrix[t]
         order = np.argsort(-row if sign == "+" else row, kind="stable")[: max(k, 0)]
-        return [{"feature_id": int(f), "value": float(row[f])} for f in order]
+        # Only features that push the right way: a "+" list never ends in negative values.
+        keep = row[order] > 0 if sign == "+" else row[order] < 0
+        return [{"feature_id": int(f), "value": float(row[f])} for f in order[keep]]
 
     # --- samples ----------------------------------------------------------------------------
     def _sample(self, sample_id) -> tuple[object, int]:

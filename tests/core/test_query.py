@@ -226,6 +226,8 @@ def test_token_features_are_the_argsort_of_the_influence_row(bare):
     rng = np.random.default_rng(0)
     matrix = rng.normal(size=(len(vocab), n_features)).astype(np.float32)
     matrix[5, :3] = matrix[5, 3]  # ties resolve to the smaller feature id
+    matrix[7] = -np.abs(matrix[7])  # token 7 is pushed up by exactly two features
+    matrix[7, [4, 9]] = [0.5, 0.25]
 
     def extra(d):
         z = zarr.create_array(store=str(d / "influence.zarr"), shape=matrix.shape,
@@ -242,6 +244,8 @@ def test_token_features_are_the_argsort_of_the_influence_row(bare):
             assert [r["value"] for r in up] == row[[r["feature_id"] for r in up]].tolist()
             down = reader.token_features(t, k=6, sign="-")
             assert [r["feature_id"] for r in down] == np.argsort(row, kind="stable")[:6].tolist()
+        assert [r["feature_id"] for r in reader.token_features(7, k=6)] == [4, 9]
+        assert all(r["value"] < 0 for r in reader.token_features(7, k=6, sign="-"))
         assert reader.influence(0) == [{"feature_id": 0, "value": 1.0}]
         with pytest.raises(KeyError):
             reader.token_features("no_such_token")
