@@ -5,7 +5,8 @@ import dagster as dg
 
 from splat_assets.metadata import dagster_metadata
 from splat_assets.resources import SplatSettings
-from splat_core import checks
+from splat_core import catalog, checks
+from splat_core.sae import read_metrics
 from splat_core.sparse import check_csc, check_nnz_conserved
 
 
@@ -27,8 +28,7 @@ def builds_valid(builds) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset="base_model", blocking=True, description="finite weights")
 def base_model_finite(base_model) -> dg.AssetCheckResult:
-    bad = [n for n, p in base_model.state_dict().items() if not p.isfinite().all()]
-    return _result(checks.CheckOutcome.from_problems([f"{n} not finite" for n in bad]))
+    return _result(checks.check_finite_weights(base_model))
 
 
 @dg.asset_check(
@@ -37,9 +37,6 @@ def base_model_finite(base_model) -> dg.AssetCheckResult:
     description="explained variance, loss recovered and dead fraction within bounds",
 )
 def sae_quality(sae, settings: SplatSettings) -> dg.AssetCheckResult:
-    from splat_core import catalog
-    from splat_core.sae import read_metrics
-
     metrics = read_metrics(catalog.current_path(settings.home_path(), "sae"))
     bounds = settings.config().sae_eval
     return _result(checks.check_sae_quality(metrics, bounds.__dict__))

@@ -70,6 +70,12 @@ def check_pooled(pooled: np.ndarray, n_rows: int) -> CheckOutcome:
     return CheckOutcome.from_problems(problems, rows=int(pooled.shape[0]))
 
 
+def check_finite_weights(module) -> CheckOutcome:
+    """Every parameter and buffer of a torch module is finite."""
+    bad = [n for n, p in module.state_dict().items() if not p.isfinite().all()]
+    return CheckOutcome.from_problems([f"{n} not finite" for n in bad])
+
+
 def check_sae_quality(metrics: dict, bounds: dict) -> CheckOutcome:
     """Quality bounds: explained variance and loss recovered at least, dead fraction at most."""
     problems = []

@@ -14,7 +14,7 @@ from splat_core import artifacts
 from splat_core.checks import CheckOutcome, check_pooled, check_samples
 from splat_core.config import SplatConfig
 from splat_core.dataset import BuildTable
-from splat_core.model.io import load_model
+from splat_core.model.io import load_model, load_params
 from splat_core.model.train import held_out_metrics, split_builds, train_model
 from splat_core.planted import best_feature_per_label
 from splat_core.refdata import read_reference_dataset
@@ -92,15 +92,9 @@ def base_model_step(
         t = config.train
         split = split_builds(len(builds), t.val_frac, t.test_frac, t.seed)
         metrics = held_out_metrics(model, builds, split, t)
-        params = _params_of(config.model.path)
+        params = load_params(Path(config.model.path))
         return artifacts.write_model_dir(out, model, params, metrics, source)
     raise ValueError(f"model.source must be 'trained' or 'reference', got {source!r}")
-
-
-def _params_of(path: str):
-    from splat_core.model.io import load_params
-
-    return load_params(Path(path))
 
 
 def pooled_step(
@@ -133,7 +127,9 @@ def sae_step(
         sae_config = replace(config.sae, input_dim=x.shape[1])
         sae, history = train_sae(x, sae_config, progress)
     else:
-        raise ValueError("sae_source.source must be 'trained' or 'reference'")
+        raise ValueError(
+            f"sae_source.source must be 'trained' or 'reference', got {config.sae_source.source!r}"
+        )
     metrics = quality_metrics(sae, x, sample_build, builds, model, config)
     metrics["history"] = history
     if builds.archetype is not None:
