@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from splat_cli.common import add_home_option, fail, print_json
 from splat_core.config import splat_home
 
@@ -22,6 +25,27 @@ def register(sub) -> None:
     q.add_argument("--repeats", type=int, default=1)
     q.add_argument("--json", action="store_true")
     q.set_defaults(run=run_query)
+    a = bench_sub.add_parser(
+        "api", help="HTTP latency (top-20, summary, activation lists) vs the seed's dense Zarr"
+    )
+    add_home_option(a)
+    a.add_argument("--repeats", type=int, default=30)
+    a.add_argument("--json-repeats", type=int, default=5)
+    a.add_argument("--dense-dir", default=None, help="where to write the dense baseline rows")
+    a.add_argument("--load-seconds", type=float, default=30.0, help="0 skips the load test")
+    a.add_argument("--clients", type=int, default=16)
+    a.add_argument("--out", default=None, help="also write the JSON report here")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(run=run_api)
+    s = bench_sub.add_parser(
+        "seed-store",
+        help="write a synthetic seed-scale home (1M x 24,576) through the real write path",
+    )
+    s.add_argument("home", help="where to write it (a new SPLAT_HOME)")
+    s.add_argument("--small", action="store_true", help="20,000 x 512, for a quick look")
+    s.add_argument("--no-analysis", action="store_true")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(run=run_seed_store)
 
 
 def run_query(args) -> int:
@@ -59,3 +83,70 @@ def run_transpose(args) -> int:
               f"{r['nnz_per_s']:>12,} {r['traced_peak_bytes'] / 2**20:>11.1f} "
               f"{r['peak_rss_bytes'] / 2**20:>8.1f}")  # fmt: skip
     return 0
+
+
+def run_api(args) -> int:
+    from splat_core.bench.api import bench_api
+    from splat_core.bench.http import api_server
+    from splat_core.bench.load import load_test
+
+    home = splat_home(args.home)
+    try:
+        report = bench_api(home, args.repeats, args.json_repeats,
+                           Path(args.dense_dir) if args.dense_dir else None)  # fmt: skip
+        if args.load_seconds > 0:
+            with api_server(home) as url:
+                report["load"] = [
+                    load_test(url, args.clients, args.load_seconds, mix) for mix in ("read", "all")
+                ]
+    except FileNotFoundError as e:
+        return fail(str(e))
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    if args.json:
+        print_json(report)
+        return 0
+    print(f"{report['n_samples']:,} samples x {report['n_features']:,} features")
+    print(
+        f"{'feature':>8} {'nnz':>9} {'read ms':>8} {'dense ms':>9} {'ratio':>6} "
+        f"{'top20':>7} {'summary':>8} {'arrow':>8} {'a.p99':>8} {'json':>9} {'a/dense':>8}"
+    )
+    for f, http in report["http"].items():
+        r = report["reads"][f]
+        print(
+            f"{f:>8} {r['nnz']:>9,} {r['ours']['median_ms']:>8.3f} "
+            f"{r['dense_zarr']['median_ms']:>9.2f} {r['ratio']:>6.0f} "
+            f"{http['top20_examples']['median_ms']:>7.2f} "
+            f"{http['feature_summary']['median_ms']:>8.2f} "
+            f"{http['activations_arrow']['median_ms']:>8.2f} "
+            f"{http['activations_arrow']['p99_ms']:>8.2f} "
+            f"{http['activations_json']['median_ms']:>9.1f} "
+            f"{http['arrow_ratio_vs_dense_zarr']:>8.1f}"
+        )
+    print(
+        "(medians in ms; ratio = dense row read / our feature read, in-process; a/dense = "
+        "dense row read / our Arrow answer through HTTP; answer cache off)"
+    )
+    big = report["largest"]
+    print(
+        f"largest feature {big['feature']} ({big['nnz']:,} activations), Arrow through HTTP: "
+        f"{big['arrow_median_ms']} ms rebuilt each time, {big['arrow_cached_median_ms']} ms "
+        f"from the answer cache; median read ratio vs dense Zarr over the features: "
+        f"{report['read_ratio_median']:.0f}x"
+    )
+    for load in report.get("load", []):
+        print(
+            f"load ({load['mix']} mix): {load['clients']} clients x {load['seconds']} s: "
+            f"{load['requests']:,} requests, {load['errors']} errors, "
+            f"{load['throughput_rps']} req/s, p50 {load['latency']['median_ms']} ms, "
+            f"p99 {load['latency']['p99_ms']} ms"
+        )
+    return 0
+
+
+def run_seed_store(args) -> int:
+    from splat_core.bench import seed_store
+
+    argv = [args.home, "--seed", str(args.seed)]
+    argv += ["--small"] * args.small + ["--no-analysis"] * args.no_analysis
+    return seed_store.main(argv)

@@ -5,9 +5,31 @@ from __future__ import annotations
 import argparse
 import sys
 
-from splat_cli import bench, data, info, materialize, serve
+from splat_cli import (
+    bench,
+    data,
+    info,
+    investigate,
+    labels,
+    materialize,
+    mcp_server,
+    serve,
+    sweep,
+    whatif,
+)
 
-COMMAND_GROUPS = (data, materialize, info, serve, bench)
+COMMAND_GROUPS = (
+    data,
+    materialize,
+    info,
+    serve,
+    bench,
+    investigate,
+    sweep,
+    whatif,
+    mcp_server,
+    labels,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,10 @@
 """The query layer: one reader over a materialized SPLAT_HOME, for the API, the UI and the CLI."""
 
+from splat_core.query.activation_list import activation_table, ipc_stream
 from splat_core.query.encode import Encoder, Encoding, Variant, WhatIf
 from splat_core.query.errors import MissingAssetError, UnknownFeatureError, UnknownSampleError
 from splat_core.query.examples import Example, SampleIndex, WeaponInfo
+from splat_core.query.live import LiveReader
 from splat_core.query.reader import FEATURE_TABLES, Reader
 from splat_core.query.tables import KeyedTable
 
@@ -12,6 +14,7 @@ __all__ = [
     "Encoding",
     "Example",
     "KeyedTable",
+    "LiveReader",
     "MissingAssetError",
     "Reader",
     "SampleIndex",
@@ -20,4 +23,6 @@ __all__ = [
     "Variant",
     "WeaponInfo",
     "WhatIf",
+    "activation_table",
+    "ipc_stream",
 ]

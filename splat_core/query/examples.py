@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from splat_core.analysis.samples_meta import SampleMeta
+from splat_core.query.token_lists import PackedTokens
 from splat_core.samples import SampleTable
 from splat_core.vocab import Vocab, WeaponVocab
 from splat_core.weapons import weapons_by_id
@@ -72,6 +74,15 @@ class SampleIndex:
     @property
     def n_samples(self) -> int:
         return len(self.weapon)
+
+    @functools.cached_property
+    def weapon16(self) -> np.ndarray:
+        """The weapon index as int16, the width of the activation list's weapon column."""
+        return self.weapon.astype(np.int16)
+
+    @functools.cached_property
+    def packed_tokens(self) -> PackedTokens:
+        return PackedTokens(self.offsets, self.token_ids, len(self.vocab))
 
     def tokens(self, sample_id: int) -> list[str]:
         a, b = self.offsets[sample_id], self.offsets[sample_id + 1]

@@ -8,6 +8,8 @@ versions are being published. Everything is loaded lazily and cached per asset v
 from __future__ import annotations
 
 import bisect
+import hashlib
+import json
 import operator
 import threading
 from collections.abc import Callable, Mapping
@@ -15,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import zarr
 
 from splat_core.artifacts import (
@@ -24,6 +27,7 @@ from splat_core.artifacts import (
     read_vocab_dir,
 )
 from splat_core.catalog import read_catalog
+from splat_core.query.activation_list import activation_table, select_rows
 from splat_core.query.encode import Encoder, Encoding, WhatIf
 from splat_core.query.errors import MissingAssetError, UnknownFeatureError, UnknownSampleError
 from splat_core.query.examples import Example, SampleIndex, quantile_pick
@@ -64,11 +68,25 @@ class Reader:
 
     # --- the snapshot ---------------------------------------------------------------------
     def _resolve(self) -> None:
-        paths, versions = {}, {}
-        for asset, entry in read_catalog(self.home).items():
-            for key, e in _entries(asset, entry):
-                paths[key], versions[key] = Path(e["path"]), e["version"]
-        self._paths, self._versions = paths, versions
+        self._paths, self._versions = _snapshot(self.home)
+
+    def successor(self) -> Reader:
+        """A new reader on the newest CURRENT versions (self if nothing changed), which takes
+        over whatever this one loaded that is still current. Unlike `refresh()`, this reader
+        is left untouched: requests already using it finish on the version they started on."""
+        paths, versions = _snapshot(self.home)
+        if versions == self._versions:
+            return self
+        new = Reader.__new__(Reader)
+        new.home, new._lock = self.home, threading.RLock()
+        new._paths, new._versions = paths, versions
+        with self._lock:
+            new._cache = {
+                name: hit
+                for name, hit in self._cache.items()
+                if hit[0] == new._stamp(_DEPS[name.split(":")[0]](name))
+            }
+        return new
 
     def refresh(self) -> bool:
         """Switch to the newest CURRENT versions; True if any asset changed."""
@@ -86,6 +104,12 @@ class Reader:
     def versions(self) -> dict[str, str]:
         """Asset -> resolved version; partitioned assets as "asset/partition"."""
         return dict(self._versions)
+
+    @property
+    def data_version(self) -> str:
+        """A short hash of every resolved version: equal iff the snapshots are equal."""
+        blob = json.dumps(sorted(self._versions.items())).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
 
     def path(self, asset: str) -> Path:
         if asset not in self._paths:
@@ -186,6 +210,10 @@ class Reader:
         """Nonzero activations per feature, int64 [F]."""
         return self.csc.nnz_per_feature()
 
+    def check_feature(self, f) -> int:
+        """f as an int if it is a feature of the store, else UnknownFeatureError."""
+        return self._feature(f)
+
     def _feature(self, f) -> int:
         try:
             f = operator.index(f)
@@ -201,6 +229,29 @@ class Reader:
             raise ValueError(f"limit must be >= 0, got {limit}")
         ids, values = self.csc.feature(self._feature(f), limit=limit)
         return np.asarray(ids, dtype=np.int64), np.asarray(values, dtype=np.float32)
+
+    def activation_list(
+        self,
+        f: int,
+        limit: int | None = None,
+        sample_frac: float | None = None,
+        seed: int = 0,
+        include_abilities: bool = True,
+    ) -> pa.Table:
+        """The seed server's activation rows for feature f, highest first: an optional seeded
+        sample of `sample_frac` of the entries, then the top `limit` of them."""
+        f = self._feature(f)
+        csc = self.csc
+        rows = select_rows(int(csc.ptr[f + 1] - csc.ptr[f]), limit, sample_frac, seed)
+        # the store's own id dtype (uint32 up to 4G samples) all the way: no widening copies
+        if isinstance(rows, slice):  # top-N: read only those entries
+            ids, values = csc.feature(f, limit=rows.stop)
+        else:
+            ids, values = csc.feature(f)
+            ids, values = ids[rows], values[rows]
+        idx = self.samples
+        tokens = idx.packed_tokens.lists(ids) if include_abilities else None
+        return activation_table(ids, values, np.take(idx.weapon16, ids), tokens)
 
     def top_examples(self, f: int, k: int = 20) -> list[Example]:
         if k < 0:
@@ -315,6 +366,15 @@ class Reader:
         if feature is not None:
             feature = self._feature(feature)
         return self.encoder.whatif(weapon_id, abilities, feature, top_changes)
+
+
+def _snapshot(home: Path) -> tuple[dict[str, Path], dict[str, str]]:
+    """(path, version) of every asset's CURRENT version; partitions as "asset/partition"."""
+    paths, versions = {}, {}
+    for asset, entry in read_catalog(home).items():
+        for key, e in _entries(asset, entry):
+            paths[key], versions[key] = Path(e["path"]), e["version"]
+    return paths, versions
 
 
 def _entries(asset: str, entry: dict):

@@ -57,6 +57,7 @@ class Vector:
         self.chunk = int(arr.chunks[0])
         self._dir = _raw_dir(arr)
         self._raw_dtype = self.dtype.newbyteorder("<")
+        self._maps: dict[int, np.ndarray | None] = {}
 
     def __len__(self) -> int:
         return self.size
@@ -70,17 +71,25 @@ class Vector:
         out = np.empty(b - a, self._raw_dtype)
         for k in range(a // self.chunk, (b - 1) // self.chunk + 1):
             lo, hi = max(a, k * self.chunk), min(b, (k + 1) * self.chunk)
+            chunk = self._mapped(k)
+            if chunk is None:  # zarr skips chunks that equal the fill value
+                out[lo - a : hi - a] = 0
+            else:
+                out[lo - a : hi - a] = chunk[lo - k * self.chunk : hi - k * self.chunk]
+        return out.astype(self.dtype, copy=False)
+
+    def _mapped(self, k: int) -> np.ndarray | None:
+        """Chunk k's file, memory-mapped once: later reads are copies out of the page cache
+        with no system call. None if zarr left the chunk unwritten."""
+        if k not in self._maps:
             path = self._dir / self.arr.metadata.encode_chunk_key((k,))
             try:
-                out[lo - a : hi - a] = np.fromfile(
-                    path,
-                    dtype=self._raw_dtype,
-                    count=hi - lo,
-                    offset=(lo - k * self.chunk) * self.dtype.itemsize,
-                )
-            except FileNotFoundError:  # zarr skips chunks that equal the fill value
-                out[lo - a : hi - a] = 0
-        return out.astype(self.dtype, copy=False)
+                self._maps[k] = np.memmap(path, dtype=self._raw_dtype, mode="r")
+            except FileNotFoundError:
+                self._maps[k] = None
+            except ValueError:  # an empty file cannot be mapped
+                self._maps[k] = np.zeros(0, self._raw_dtype)
+        return self._maps[k]
 
 
 def _raw_dir(arr: zarr.Array) -> Path | None:

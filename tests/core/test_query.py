@@ -22,11 +22,15 @@ from splat_core.artifacts import mark, open_zarr_artifact, read_samples_dir, rea
 from splat_core.model import load_model
 from splat_core.query import (
     FEATURE_TABLES,
+    LiveReader,
     MissingAssetError,
     Reader,
     UnknownFeatureError,
     UnknownSampleError,
+    ipc_stream,
 )
+from splat_core.query.answer_cache import AnswerCache
+from splat_core.query.token_lists import PackedTokens
 from splat_core.sae import load_sae
 from splat_core.tokenizer import ap_to_tokens
 
@@ -277,6 +281,99 @@ def test_reader_keeps_its_snapshot_until_refresh(bare):
         assert reader.refresh() is False
 
 
+def test_successor_is_a_new_snapshot_that_keeps_what_is_still_current(bare):
+    old_dir = catalog.current_path(bare, "feature_store")
+    reader = Reader.open(bare)
+    assert reader.successor() is reader  # nothing published: the same snapshot
+    f = int(reader.feature_counts().argmax())
+    ids, values = reader.activations(f)
+    samples = reader.samples
+
+    def write(d):
+        shutil.copytree(old_dir, d, dirs_exist_ok=True)
+        data = zarr.open_array(str(d / "csc.zarr" / "data"), mode="r+")
+        data[:] = data[:] * 3
+        return {}
+
+    catalog.publish_asset(bare, "feature_store", write)
+    new = reader.successor()
+    assert new is not reader
+    np.testing.assert_array_equal(reader.activations(f)[1], values)  # old one untouched
+    np.testing.assert_array_equal(new.activations(f)[1], values * 3)
+    np.testing.assert_array_equal(new.activations(f)[0], ids)
+    assert new.samples is samples  # unchanged assets are not loaded again
+
+
+def test_live_reader_notices_a_publication_when_its_check_is_due(bare):
+    now = [0.0]
+    live = LiveReader(bare, check_every=5.0, clock=lambda: now[0])
+    first = live.get()
+    old_dir = catalog.current_path(bare, "feature_store")
+    catalog.publish_asset(bare, "feature_store", lambda d: shutil.copytree(old_dir, d,
+                          dirs_exist_ok=True) and {})  # fmt: skip
+    now[0] = 4.9
+    assert live.get() is first  # not due yet
+    now[0] = 5.0
+    second = live.get()
+    assert second is not first
+    assert second.versions["feature_store"] != first.versions["feature_store"]
+    now[0] = 20.0
+    assert live.get() is second  # due, but nothing new
+
+
+@pytest.mark.parametrize(
+    ("limit", "frac", "seed"), [(None, None, 0), (7, None, 0), (None, 0.5, 3), (4, 0.5, 3)]
+)
+def test_activation_list_rows_match_dense_and_metadata(reader, dense, limit, frac, seed):
+    acts, meta, _ = dense
+    f = int(reader.feature_counts().argmax())
+    table = reader.activation_list(f, limit=limit, sample_frac=frac, seed=seed)
+    col = acts[:, f]
+    order = np.lexsort((np.arange(len(col)), -col))[: int((col > 0).sum())]
+    if frac is not None:  # a seeded subset of positions, kept in descending order
+        rng = np.random.default_rng(seed)
+        pos = np.sort(rng.choice(len(order), size=int(round(frac * len(order))), replace=False))
+        order = order[pos]
+    order = order[:limit] if limit is not None else order
+    vocab = reader.vocabularies[0]
+    assert table.column("sample_id").to_pylist() == order.tolist()
+    np.testing.assert_array_equal(table.column("activation").to_numpy(), col[order])
+    assert table.column("weapon_id").to_pylist() == [meta[s][0] for s in order.tolist()]
+    tokens = table.column("ability_input_tokens").to_pylist()
+    assert [vocab.decode(t) for t in tokens] == [meta[s][1] for s in order.tolist()]
+    again = reader.activation_list(f, limit=limit, sample_frac=frac, seed=seed)
+    assert again.equals(table)
+    bare_table = reader.activation_list(f, limit=limit, sample_frac=frac, seed=seed,
+                                        include_abilities=False)  # fmt: skip
+    assert bare_table.column_names == ["sample_id", "activation", "weapon_id"]
+    streamed = pa.ipc.open_stream(ipc_stream(table)).read_all()
+    assert streamed.equals(table)
+
+
+@pytest.mark.parametrize(("vocab_size", "longest"), [(140, 15), (140, 23), (300, 9)])
+def test_packed_token_lists_equal_the_ragged_lists(vocab_size, longest):
+    rng = np.random.default_rng(vocab_size + longest)
+    lengths = rng.integers(0, longest + 1, size=500)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    tokens = rng.integers(0, vocab_size, size=int(offsets[-1]))
+    packed = PackedTokens(offsets, tokens, vocab_size)
+    ids = rng.integers(0, 500, size=300)
+    got = packed.lists(ids).to_pylist()
+    assert got == [tokens[offsets[i] : offsets[i + 1]].tolist() for i in ids]
+    assert packed.lists(np.zeros(0, np.int64)).to_pylist() == []
+
+
+def test_activation_list_rejects_bad_parameters(reader):
+    with pytest.raises(ValueError):
+        reader.activation_list(0, limit=-1)
+    with pytest.raises(ValueError):
+        reader.activation_list(0, sample_frac=0.0)
+    with pytest.raises(ValueError):
+        reader.activation_list(0, sample_frac=1.5)
+    with pytest.raises(UnknownFeatureError):
+        reader.activation_list(reader.n_features)
+
+
 @pytest.fixture(scope="module")
 def direct(home):
     model = load_model(catalog.current_path(home, "base_model")).eval()
@@ -365,3 +462,29 @@ def test_bad_encode_inputs_raise(reader, direct):
             reader.encode(bad, BUILD)
     with pytest.raises(UnknownFeatureError):
         reader.whatif(weapon, BUILD, feature=reader.n_features)
+
+
+def test_answer_cache_is_lru_by_bytes_and_skips_small_answers():
+    cache = AnswerCache(max_bytes=100, min_bytes=10)
+    built = []
+
+    def answer(key, size):
+        def build():
+            built.append(key)
+            return bytes(size)
+
+        return cache.get_or_build(key, build)
+
+    assert answer("a", 40) == (bytes(40), False)
+    assert answer("a", 40) == (bytes(40), True)
+    answer("b", 40)
+    answer("a", 40)  # a is now the most recent
+    answer("c", 40)  # 120 bytes > 100: evicts b, the least recent
+    assert cache.nbytes == 80
+    assert answer("a", 40)[1] is True and answer("b", 40)[1] is False
+    answer("tiny", 5)
+    answer("tiny", 5)
+    answer("huge", 101)
+    answer("huge", 101)
+    assert built.count("tiny") == 2 and built.count("huge") == 2  # never cached
+    assert (cache.hits, cache.misses) == (3, 8)

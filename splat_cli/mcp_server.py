@@ -1,0 +1,311 @@
+"""`splat mcp`: the investigation tools as an MCP server over stdio, for AI assistants.
+
+Each tool is a thin wrapper over `splat_core.investigate` (or the label store) returning the
+same JSON the command line prints with --json. Known errors (an unknown feature, family,
+token or weapon) come back as tool errors carrying the reason, so the assistant can fix
+its call. stdout belongs to the protocol: nothing else may print there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import threading
+
+from splat_cli.common import add_home_option, fail
+from splat_core.config import splat_home
+
+INSTRUCTIONS = """\
+Tools to investigate the features of a sparse autoencoder (SAE) trained on a Splatoon 3
+gear-build model. A build is a weapon plus ability tokens: main-only abilities are bare
+names (stealth_jump), stackable families are cumulative AP rung tokens (swim_speed_up_3,
+_6, _12, _15, _21, _29, _38, _51, _57; 21 AP holds every rung up to 21). Samples are
+partial builds. Protocol, from a feature id to a label:
+1. feature_overview(feature_id): stats, top tokens, ability shares, weapons, contexts,
+   existing label. Treat what you see as hypotheses (correlation), not findings.
+2. coverage(feature_id): the concept lives in the core (25-75% of the effective max);
+   an ability in >= 50% of the core can headline the label, < 30% is a tail marker.
+3. family_sweep for the top 2-3 families; heatmap(primary, secondary) for conditional
+   effects; binary_sweep for main-only abilities; weapon_sweep, then kit_sweep if one
+   weapon dominates; token_effects for suppressors. Trust groups with n >= 20 only.
+4. decoder(feature_id): what the feature pushes the model to predict (promoted and
+   suppressed tokens, importance percentile, similar features).
+5. whatif(feature_id, ...): the causal test. Edit the top examples (remove/add tokens,
+   raise a family, swap the weapon) and re-run the model: a real driver moves the
+   activation when edited, a mere correlate does not.
+6. set_label(feature_id, name, category, notes, confidence): name what the core shares
+   (mechanical "SCU 29+", tactical "Ninja Squid + SSU on slayers", strategic "Positional
+   survival - midrange"); put the evidence (sweep deltas, whatif deltas, decoder groups)
+   in the notes. label_queue_next gives the next feature to investigate.
+Populations are stated in every result: sweeps average over all samples (zeros included)
+unless asked for firing samples only. Quantile levels are fractions (0.9 = 90th pct)."""
+
+FEATURE = "feature_id: the SAE feature (0 .. n_features-1)."
+
+
+def register(sub) -> None:
+    p = sub.add_parser("mcp", help="serve the investigation tools over MCP (stdio)")
+    add_home_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    try:
+        server = build_server(splat_home(args.home))
+    except ImportError as e:
+        return fail(f"splat mcp needs the MCP SDK 2.x (pip install 'mcp==2.3.0'): {e}")
+    server.run("stdio")
+    return 0
+
+
+def _plain(x):
+    if hasattr(x, "to_dict"):
+        return x.to_dict()
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return dataclasses.asdict(x)
+    if hasattr(x, "item"):  # numpy scalars
+        return x.item()
+    return str(x)
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, default=_plain)
+
+
+def build_server(home):
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from splat_core import investigate as inv
+    from splat_core.investigate import names
+    from splat_core.query import Reader
+
+    server = MCPServer("splat", instructions=INSTRUCTIONS, log_level="WARNING")
+    lock, state = threading.Lock(), {}
+
+    def reader() -> Reader:
+        with lock:
+            if "reader" not in state:
+                state["reader"] = Reader.open(home)
+            return state["reader"]
+
+    def tool(description: str):
+        """Register fn as a tool whose known errors become readable tool errors."""
+
+        def wrap(fn):
+            def call(*args, **kwargs):
+                try:
+                    return dumps(fn(*args, **kwargs))
+                except (KeyError, ValueError, FileNotFoundError, IndexError) as e:
+                    msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+                    raise ToolError(str(msg)) from None
+
+            call.__name__, call.__doc__ = fn.__name__, description
+            call.__signature__ = inspect.signature(fn).replace(return_annotation="str")
+            call.__annotations__ = {**fn.__annotations__, "return": "str"}
+            server.add_tool(
+                call, name=fn.__name__, description=description, structured_output=False
+            )
+            return fn
+
+        return wrap
+
+    @tool(
+        f"First look at a feature (start here). {FEATURE} Returns stats over all samples "
+        "(firing rate, ReLU-floor share, quantiles of nonzero values), top tokens and "
+        "ability shares (activation-weighted vs base rates), top weapons, top contexts and "
+        "the existing label. Flags add token effects, regions+coverage, main-only "
+        "abilities and kits."
+    )
+    def feature_overview(
+        feature_id: int,
+        top_k: int = 10,
+        enrichment: bool = False,
+        regions: bool = False,
+        binary: bool = False,
+        kits: bool = False,
+        high_quantile: float = 0.9,
+    ) -> dict:
+        return inv.overview(
+            reader(),
+            feature_id,
+            top_k=top_k,
+            enrichment=enrichment,
+            regions=regions,
+            binary=binary,
+            kits=kits,
+            high_quantile=high_quantile,
+        )
+
+    @tool(
+        f"Activation by the highest rung of one family each sample holds (0 = absent), "
+        f"mean/std/stderr/n, firing rate and delta vs absent. {FEATURE} family: e.g. "
+        "swim_speed_up, SSU, or a main-only ability (absent/present). population: 'all' "
+        "(zeros included, default) or 'firing'."
+    )
+    def family_sweep(feature_id: int, family: str, population: str = "all") -> dict:
+        return inv.family_sweep(reader(), feature_id, family, population)
+
+    @tool(
+        "2D conditional sweep: activation per (rung of x, rung of y) cell, delta vs the "
+        "(0, 0) cell; 1D sweeps hide effects that only appear at a high primary rung. "
+        "x_rungs/y_rungs optionally bin rungs (a sample goes to the largest listed rung "
+        "at or below its own)."
+    )
+    def heatmap(
+        feature_id: int,
+        x: str,
+        y: str,
+        x_rungs: list[int] | None = None,
+        y_rungs: list[int] | None = None,
+        population: str = "all",
+    ) -> dict:
+        return inv.heatmap(reader(), feature_id, x, y, x_rungs, y_rungs, population)
+
+    @tool(
+        "Activation per weapon and weapon class (mean over all samples of each weapon, "
+        "delta vs the overall mean); warns when one weapon dominates."
+    )
+    def weapon_sweep(
+        feature_id: int, min_n: int = 10, top_k: int = 20, population: str = "all"
+    ) -> dict:
+        return inv.weapon_sweep(reader(), feature_id, min_n, top_k, population)
+
+    @tool("Activation per sub weapon, special weapon and sub+special kit.")
+    def kit_sweep(
+        feature_id: int, min_n: int = 10, top_k: int = 15, population: str = "all"
+    ) -> dict:
+        return inv.kit_sweep(reader(), feature_id, min_n, top_k, population)
+
+    @tool(
+        "Main-only abilities (comeback, ninja_squid, stealth_jump, ...): mean with vs "
+        "without over all samples, Cohen's d, and enrichment among the high activations "
+        "(firing samples >= the high_quantile of nonzero values, a fraction)."
+    )
+    def binary_sweep(feature_id: int, high_quantile: float = 0.9, min_n: int = 20) -> dict:
+        return inv.binary_sweep(reader(), feature_id, high_quantile, min_n)
+
+    @tool(
+        "Anti-flanderization: share of core (25-75% of effective max) vs tail (> 90%) "
+        "samples holding each ability and weapon, with a verdict (headline >= 50% of the "
+        "core, supporting >= threshold, tail_marker, minor) and flanderized weapons."
+    )
+    def coverage(feature_id: int, threshold: float = 0.3) -> dict:
+        return inv.coverage(reader(), feature_id, threshold)
+
+    @tool(
+        "Enhancer and suppressor tokens with effect sizes over all samples: mean with "
+        "vs without, delta, Cohen's d, and P(token | high) / P(token | all). collapse=True "
+        "groups rungs into abilities."
+    )
+    def token_effects(
+        feature_id: int,
+        collapse: bool = False,
+        high_quantile: float = 0.9,
+        min_n: int = 20,
+        top_k: int = 15,
+    ) -> dict:
+        return inv.token_effects(reader(), feature_id, collapse, high_quantile, min_n, top_k)
+
+    @tool(
+        "Output side: W_out . d_f per token (logit change per unit of activation), "
+        "promoted and suppressed tokens, per-ability and per-rung summaries, influence "
+        "and importance percentiles (0-100), most similar decoder directions."
+    )
+    def decoder(
+        feature_id: int,
+        top_k: int = 15,
+        exclude_families: list[str] | None = None,
+        n_similar: int = 10,
+    ) -> dict:
+        return inv.decoder_analysis(reader(), feature_id, top_k, exclude_families or (), n_similar)
+
+    @tool(
+        "Causal test: edit builds, re-run the model and the SAE, report the feature's "
+        "activation change. add: tokens to add (swim_speed_up_21, stealth_jump); remove: "
+        "tokens or whole families; raise_to: 'family=rung' (adds its missing rungs up to "
+        "it); swap_weapons: weapon ids. By default over the feature's top n_examples "
+        "(source 'top' or 'core'); give weapon_id (+ abilities {name: AP}) to edit one "
+        "build instead. No edits: a default battery."
+    )
+    def whatif(
+        feature_id: int,
+        add: list[str] | None = None,
+        remove: list[str] | None = None,
+        raise_to: list[str] | None = None,
+        swap_weapons: list[int] | None = None,
+        n_examples: int = 50,
+        source: str = "top",
+        weapon_id: int | None = None,
+        abilities: dict[str, int] | None = None,
+    ) -> dict:
+        r = reader()
+        edits = inv.parse_edits(
+            r.encoder.weapon_vocab, add or (), remove or (), raise_to or (), swap_weapons or ()
+        )
+        if weapon_id is not None:
+            return inv.whatif_build(r, feature_id, weapon_id, abilities or {}, edits)
+        return inv.whatif_examples(r, feature_id, edits, n_examples, source)
+
+    @tool(f"The feature's k highest activations with weapon and tokens. {FEATURE}")
+    def top_examples(feature_id: int, k: int = 20) -> list:
+        return [e.to_dict() for e in reader().top_examples(feature_id, k)]
+
+    @tool("Features whose decoder pushes a token's logit up (sign '+') or down ('-').")
+    def features_for_token(token: str, sign: str = "+", k: int = 20) -> list:
+        return reader().token_features(names.token(token), k, sign)
+
+    def labels():
+        from splat_core.labels import LabelStore
+
+        return LabelStore.open(home)
+
+    @tool(f"The feature's current label (null if unlabelled). {FEATURE}")
+    def get_label(feature_id: int):
+        reader().activations(feature_id, limit=0)
+        label = labels().get(feature_id)
+        return None if label is None else label.to_dict()
+
+    @tool(
+        "Save a label (source 'mcp'). category: none | mechanical | tactical | strategic "
+        "| auxiliary. notes: the evidence. confidence: 0-1. importance_percentile: the "
+        "decoder tool's (0-100). expected_version: the version you read, to refuse "
+        "overwriting a newer label."
+    )
+    def set_label(
+        feature_id: int,
+        name: str,
+        category: str = "none",
+        notes: str = "",
+        confidence: float | None = None,
+        importance_percentile: float | None = None,
+        expected_version: int | None = None,
+    ) -> dict:
+        from splat_core.labels import LabelConflict
+
+        reader().activations(feature_id, limit=0)
+        try:
+            label = labels().set(
+                feature_id,
+                name=name,
+                category=category,
+                notes=notes,
+                confidence=confidence,
+                source="mcp",
+                expected_version=expected_version,
+                importance_percentile=importance_percentile,
+            )
+        except LabelConflict as e:  # someone saved a newer version: say so, don't crash
+            raise ValueError(str(e)) from None
+        return label.to_dict() if hasattr(label, "to_dict") else label
+
+    @tool("The next n features to investigate, from the labelling queue.")
+    def label_queue_next(n: int = 5):
+        return labels().queue_next(n)
+
+    @tool("Labelling progress: counts by category and the queue.")
+    def label_status():
+        return labels().status()
+
+    return server

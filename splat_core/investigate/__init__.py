@@ -1,0 +1,42 @@
+"""Investigating one SAE feature: overview, sweeps, token effects, decoder analysis and
+interventions. Pure functions over a `splat_core.query.Reader` returning JSON-ready dicts;
+the command line (`splat overview|sweep|tokens|decoder|whatif`) and the MCP server are thin
+wrappers over them. See docs/investigating.md for the workflow."""
+
+from splat_core.investigate.decoder import decoder_analysis
+from splat_core.investigate.interventions import (
+    Edit,
+    parse_edits,
+    whatif_build,
+    whatif_examples,
+)
+from splat_core.investigate.names import UnknownNameError
+from splat_core.investigate.overview import overview
+from splat_core.investigate.regions import coverage, kits, regions
+from splat_core.investigate.sweeps import (
+    binary_sweep,
+    family_sweep,
+    heatmap,
+    kit_sweep,
+    weapon_sweep,
+)
+from splat_core.investigate.tokens import token_effects
+
+__all__ = [
+    "Edit",
+    "UnknownNameError",
+    "binary_sweep",
+    "coverage",
+    "decoder_analysis",
+    "family_sweep",
+    "heatmap",
+    "kit_sweep",
+    "kits",
+    "overview",
+    "parse_edits",
+    "regions",
+    "token_effects",
+    "weapon_sweep",
+    "whatif_build",
+    "whatif_examples",
+]

@@ -1,0 +1,274 @@
+"""`LabelStore`: feature labels in one SQLite file, `<home>/labels/labels.sqlite`.
+
+Every operation opens its own connection (WAL journal, 30 s busy timeout), so one store is
+safe to share between the threads of a web server, and several processes may write the file
+at once. Writes run inside `BEGIN IMMEDIATE`: the read of the current version and the write
+that follows are one serialized step, so `expected_version` is a true compare-and-set. Every
+write (and deletion) is also appended to `label_history`; nothing is ever lost.
+
+Versions count writes per feature: 1 on creation, +1 on each update. A deletion is a write
+too (recorded in the history as version n+1), and a label created again after a deletion
+continues from there, so a stale `expected_version` can never match a newer label.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from splat_core.labels.consolidated import ConsolidatedMixin
+from splat_core.labels.model import (
+    CATEGORIES,
+    LABEL_FIELDS,
+    Label,
+    LabelConflict,
+    LabelError,
+    check_expected,
+    check_feature_id,
+    utc_now,
+    validate,
+)
+from splat_core.labels.queue import QueueMixin
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+_COLUMNS = """
+    name TEXT NOT NULL, category TEXT NOT NULL, notes TEXT NOT NULL, confidence REAL,
+    source TEXT NOT NULL, importance_percentile REAL, stability_score REAL,
+    research_label TEXT, research_state_path TEXT, hypothesis_confidence REAL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL"""
+SCHEMA = f"""
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS labels (feature_id INTEGER PRIMARY KEY, {_COLUMNS});
+CREATE TABLE IF NOT EXISTS label_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, feature_id INTEGER NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('set', 'delete')), {_COLUMNS},
+    written_at TEXT NOT NULL, UNIQUE (feature_id, version));
+CREATE TABLE IF NOT EXISTS label_queue (
+    feature_id INTEGER PRIMARY KEY, priority REAL NOT NULL, reason TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'completed', 'skipped')),
+    skip_reason TEXT NOT NULL DEFAULT '', added_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS label_queue_next ON label_queue (status, priority DESC, feature_id);
+PRAGMA user_version = {SCHEMA_VERSION};
+COMMIT;
+"""
+
+
+class LabelStore(QueueMixin, ConsolidatedMixin):
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @classmethod
+    def open(cls, home: str | Path) -> LabelStore:
+        """The store of a SPLAT_HOME; its directory, file and tables are created if missing."""
+        store = cls(Path(home) / "labels" / "labels.sqlite")
+        store.path.parent.mkdir(parents=True, exist_ok=True)
+        store._create_schema()
+        return store
+
+    # --- connections and transactions ------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA synchronous = FULL")  # a committed label survives a power cut
+        return conn
+
+    @contextmanager
+    def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction: BEGIN IMMEDIATE (takes the write lock now) or a read snapshot."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def _create_schema(self) -> None:
+        conn = self._connect()
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return
+            deadline = time.monotonic() + BUSY_TIMEOUT_S
+            while True:  # switching to WAL needs a moment alone with the file
+                try:
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    break
+                except sqlite3.OperationalError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            try:
+                conn.executescript(SCHEMA)
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.close()
+
+    # --- reads ------------------------------------------------------------------------------
+    def get(self, feature_id: int) -> Label | None:
+        f = check_feature_id(feature_id)
+        conn = self._connect()
+        try:
+            return _get(conn, f)
+        finally:
+            conn.close()
+
+    def all(self) -> list[Label]:
+        """Every label, by feature id."""
+        with self._tx(write=False) as conn:
+            rows = conn.execute("SELECT * FROM labels ORDER BY feature_id").fetchall()
+        return [_label(r) for r in rows]
+
+    def count(self) -> int:
+        with self._tx(write=False) as conn:
+            return conn.execute("SELECT COUNT(*) FROM labels").fetchone()[0]
+
+    def search(self, text: str, limit: int = 50) -> list[Label]:
+        """Labels whose name or notes contain `text` (case-insensitive), by feature id."""
+        if not isinstance(text, str):
+            raise LabelError(f"search text must be a string, got {text!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise LabelError(f"limit must be an integer >= 0, got {limit!r}")
+        needle = text.casefold()
+        found = [x for x in self.all() if needle in f"{x.name}\n{x.notes}".casefold()]
+        return found[:limit]
+
+    def history(self, feature_id: int) -> list[dict]:
+        """Every write of the feature's label, oldest first: the label's fields, `action`
+        ("set" or "delete": the fields of the label deleted) and `written_at`."""
+        f = check_feature_id(feature_id)
+        with self._tx(write=False) as conn:
+            rows = conn.execute(
+                "SELECT * FROM label_history WHERE feature_id = ? ORDER BY id", (f,)
+            ).fetchall()
+        return [{k: r[k] for k in (*LABEL_FIELDS, "action", "written_at")} for r in rows]
+
+    def status(self) -> dict:
+        """{n_labels, by_category (every category), by_source, queue: {pending, completed,
+        skipped}}."""
+        with self._tx(write=False) as conn:
+            n = conn.execute("SELECT COUNT(*) FROM labels").fetchone()[0]
+            by_cat = dict(conn.execute("SELECT category, COUNT(*) FROM labels GROUP BY 1"))
+            by_src = dict(conn.execute("SELECT source, COUNT(*) FROM labels GROUP BY 1 ORDER BY 1"))
+            queue = dict(conn.execute("SELECT status, COUNT(*) FROM label_queue GROUP BY 1"))
+        return {
+            "n_labels": n,
+            "by_category": {c: by_cat.get(c, 0) for c in CATEGORIES},
+            "by_source": by_src,
+            "queue": {s: queue.get(s, 0) for s in ("pending", "completed", "skipped")},
+        }
+
+    # --- writes -----------------------------------------------------------------------------
+    def set(
+        self,
+        feature_id: int,
+        *,
+        name: str,
+        category: str = "none",
+        notes: str = "",
+        confidence: float | None = None,
+        source: str = "api",
+        expected_version: int | None = None,
+        **optional,
+    ) -> Label:
+        """Create or replace the feature's label (fields not given are reset to their
+        defaults). `expected_version`: write only if the label is at this version, 0 = only
+        if it has none (LabelConflict otherwise). A pending queue entry becomes completed."""
+        f = check_feature_id(feature_id)
+        fields = validate(dict(optional, name=name, category=category, notes=notes,
+                               confidence=confidence, source=source))  # fmt: skip
+        expected = check_expected(expected_version)
+        with self._tx() as conn:
+            return self._write(conn, f, fields, expected)
+
+    def delete(self, feature_id: int, expected_version: int | None = None) -> bool:
+        """Remove the feature's label; False if it had none. The deletion is kept in the
+        history (as a write: version + 1)."""
+        f = check_feature_id(feature_id)
+        expected = check_expected(expected_version)
+        with self._tx() as conn:
+            current = _get(conn, f)
+            _check_version(f, current, expected)
+            if current is None:
+                return False
+            row = {**current.to_dict(), "version": current.version + 1}
+            _append_history(conn, row, "delete", utc_now())
+            conn.execute("DELETE FROM labels WHERE feature_id = ?", (f,))
+            return True
+
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        f: int,
+        fields: dict,
+        expected: int | None,
+        updated_at: str | None = None,
+    ) -> Label:
+        """Insert or update inside the caller's write transaction; history and queue too."""
+        current = _get(conn, f)
+        _check_version(f, current, expected)
+        now = utc_now()
+        updated = updated_at or now
+        if current is not None:
+            version, created = current.version + 1, current.created_at
+        else:
+            last = conn.execute(
+                "SELECT MAX(version) FROM label_history WHERE feature_id = ?", (f,)
+            ).fetchone()[0]
+            version, created = (last or 0) + 1, updated
+        label = Label(feature_id=f, **fields, created_at=created, updated_at=updated,
+                      version=version)  # fmt: skip
+        row = label.to_dict()
+        names = ", ".join(LABEL_FIELDS)
+        marks = ", ".join("?" * len(LABEL_FIELDS))
+        conn.execute(f"INSERT OR REPLACE INTO labels ({names}) VALUES ({marks})",
+                     [row[k] for k in LABEL_FIELDS])  # fmt: skip
+        _append_history(conn, row, "set", now)
+        conn.execute(
+            "UPDATE label_queue SET status = 'completed', updated_at = ? "
+            "WHERE feature_id = ? AND status != 'completed'",
+            (now, f),
+        )
+        return label
+
+
+def _get(conn: sqlite3.Connection, f: int) -> Label | None:
+    row = conn.execute("SELECT * FROM labels WHERE feature_id = ?", (f,)).fetchone()
+    return None if row is None else _label(row)
+
+
+def _label(row: sqlite3.Row) -> Label:
+    return Label(**{k: row[k] for k in LABEL_FIELDS})
+
+
+def _check_version(f: int, current: Label | None, expected: int | None) -> None:
+    if expected is None:
+        return
+    have = 0 if current is None else current.version
+    if have == expected:
+        return
+    if current is None:
+        message = f"feature {f} has no label (expected version {expected})"
+    elif expected == 0:
+        message = f"feature {f} already has a label (version {have})"
+    else:
+        message = f"the label of feature {f} is at version {have}, not {expected}"
+    raise LabelConflict(message, current)
+
+
+def _append_history(conn: sqlite3.Connection, row: dict, action: str, written_at: str) -> None:
+    names = ", ".join((*LABEL_FIELDS, "action", "written_at"))
+    marks = ", ".join("?" * (len(LABEL_FIELDS) + 2))
+    values = [row[k] for k in LABEL_FIELDS] + [action, written_at]
+    conn.execute(f"INSERT INTO label_history ({names}) VALUES ({marks})", values)

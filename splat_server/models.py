@@ -1,0 +1,305 @@
+"""Request and response models: the API's OpenAPI schema."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Error(BaseModel):
+    detail: str | list = Field(description="what was wrong (422: one entry per bad field)")
+
+
+class Health(BaseModel):
+    status: Literal["healthy", "no_data"] = Field(
+        description="'healthy' when a feature store is materialized, else 'no_data'"
+    )
+    model_type: str = Field(description="always 'splat' (the seed served 'full' or 'ultra')")
+    n_features: int
+    n_samples: int
+    nnz: int = Field(description="nonzero activations in the feature store")
+    uptime_seconds: float
+    data_version: str = Field(description="hash of the asset versions this answer was read from")
+    versions: dict[str, str] = Field(description="asset (or asset/partition) -> version")
+
+
+class FeatureIds(BaseModel):
+    feature_ids: list[int]
+
+
+class ActivationRow(BaseModel):
+    sample_id: int
+    activation: float
+    weapon_id: int = Field(description="the weapon's model input index (see /context/inv_vocab)")
+    ability_input_tokens: list[int] | None = Field(
+        default=None, description="input token ids (see /context/inv_vocab); absent if excluded"
+    )
+
+
+class Activations(BaseModel):
+    feature_id: int
+    n_rows: int
+    columns: list[str]
+    data: list[ActivationRow] = Field(description="rows in descending activation order")
+    load_time_ms: float
+    data_version: str
+
+
+class Vocabularies(BaseModel):
+    vocab: dict[str, int] = Field(description="token -> id")
+    weapon_vocab: dict[str, int] = Field(description="'weapon_id_<id>' -> model input index")
+
+
+class InverseVocabularies(BaseModel):
+    inv_vocab: dict[str, str] = Field(description="str(token id) -> token")
+    inv_weapon_vocab: dict[str, str] = Field(description="str(weapon index) -> 'weapon_id_<id>'")
+
+
+class Weapon(BaseModel):
+    index: int = Field(description="model input index")
+    weapon_id: int = Field(description="the game's weapon id")
+    name: str | None
+    weapon_class: str | None
+    sub: str | None
+    special: str | None
+
+
+class Example(BaseModel):
+    rank: int = Field(description="1-based position in the feature's descending order")
+    sample_id: int
+    activation: float
+    weapon: Weapon
+    tokens: list[str]
+    build_id: int
+    bin: int | None = Field(default=None, description="quantile examples: the bin (low to high)")
+    bin_lo: float | None = None
+    bin_hi: float | None = None
+
+
+class Stats(BaseModel):
+    feature_id: int
+    nnz: int
+    density: float
+    mean_all: float = Field(description="mean over all samples, zeros included")
+    mean_nonzero: float
+    std_nonzero: float
+    min: float
+    max: float
+    p50: float
+    p90: float
+    p99: float
+    p99_5: float
+
+
+class HistogramBin(BaseModel):
+    bin: int
+    lo: float
+    hi: float
+    count: int
+
+
+class TokenRow(BaseModel):
+    kind: str = Field(description="'enhancer' (enriched in the top activations) or 'suppressor'")
+    rank: int
+    token_id: int
+    token: str
+    count_top: int
+    n_top: int
+    rate_top: float
+    base_rate: float
+    enrichment: float
+    tfidf: float
+
+
+class WeaponRow(BaseModel):
+    kind: str = Field(description="'weapon', 'class', 'sub', 'special' or 'kit'")
+    rank: int
+    key: str
+    name: str | None
+    count_top: int
+    n_top: int
+    rate_top: float
+    base_rate: float
+    enrichment: float
+
+
+class InfluenceRow(BaseModel):
+    sign: Literal["+", "-"]
+    rank: int
+    token_id: int
+    token: str
+    value: float = Field(description="decoder direction . output weights of the token")
+
+
+class NeighborRow(BaseModel):
+    kind: str = Field(description="'decoder' (cosine of decoder rows) or 'coactivation'")
+    rank: int
+    neighbor_id: int
+    value: float
+    n_both: int | None = None
+
+
+class LabelOut(BaseModel):
+    feature_id: int
+    name: str
+    category: str
+    notes: str
+    confidence: float | None
+    source: str
+    importance_percentile: float | None = None
+    stability_score: float | None = None
+    research_label: str | None = None
+    research_state_path: str | None = None
+    hypothesis_confidence: float | None = None
+    created_at: str
+    updated_at: str
+    version: int = Field(description="1 on creation, +1 on each write (for expected_version)")
+
+
+class FeatureSummary(BaseModel):
+    feature_id: int
+    nnz: int
+    stats: Stats | None
+    histogram: list[HistogramBin]
+    tokens: list[TokenRow]
+    weapons: list[WeaponRow]
+    influence: list[InfluenceRow]
+    neighbors: list[NeighborRow]
+    label: LabelOut | None
+    data_version: str
+
+
+class FeatureIndexRow(BaseModel):
+    feature_id: int
+    nnz: int
+    density: float | None
+    max: float | None
+    top_token: str | None = Field(description="the first enhancer token, if any")
+    label: str | None
+
+
+class SampleFeature(BaseModel):
+    feature_id: int
+    activation: float
+
+
+class Sample(BaseModel):
+    sample_id: int
+    weapon: Weapon
+    tokens: list[str]
+    build_id: int
+    features: list[SampleFeature] = Field(description="the sample's top features")
+
+
+class TokenFeature(BaseModel):
+    feature_id: int
+    value: float = Field(description="the feature's output influence on the token")
+
+
+class BuildIn(BaseModel):
+    weapon_id: int = Field(description="the game's weapon id (e.g. 40)")
+    abilities: dict[str, int] = Field(
+        max_length=32,
+        description="ability -> AP, e.g. {'swim_speed_up': 12, 'ninja_squid': 10}",
+    )
+
+
+class EncodeIn(BuildIn):
+    top_predictions: int = Field(default=20, ge=0, le=200)
+    top_features: int = Field(default=50, ge=0, le=1000)
+
+
+class Prediction(BaseModel):
+    token: str
+    probability: float
+
+
+class EncodeOut(BaseModel):
+    weapon_id: int
+    tokens: list[str] = Field(description="the model input built from the abilities")
+    predictions: list[Prediction]
+    features: list[SampleFeature]
+
+
+class WhatIfIn(BuildIn):
+    feature: int | None = Field(default=None, description="order variants by this feature")
+    top_changes: int = Field(default=5, ge=0, le=50)
+    max_variants: int = Field(default=200, ge=0, le=1000)
+
+
+class PredictionChange(BaseModel):
+    token: str
+    delta: float
+
+
+class VariantOut(BaseModel):
+    kind: Literal["add", "remove", "weapon"]
+    change: str
+    weapon_id: int
+    abilities: dict[str, int]
+    tokens: list[str]
+    feature_activation: float | None
+    feature_delta: float | None
+    prediction_changes: list[PredictionChange]
+
+
+class WhatIfOut(BaseModel):
+    base: EncodeOut
+    feature: int | None
+    feature_activation: float | None
+    variants: list[VariantOut]
+
+
+class LabelIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    category: str = Field(
+        default="none", description="none | mechanical | tactical | strategic | auxiliary"
+    )
+    notes: str = Field(default="", max_length=10_000)
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    source: str = Field(default="api", min_length=1, max_length=100)
+    importance_percentile: float | None = Field(default=None, ge=0, le=100)
+    stability_score: float | None = None
+    expected_version: int | None = Field(
+        default=None, ge=0, description="write only if the label is at this version (0: new)"
+    )
+
+
+class ImportResult(BaseModel):
+    imported: int
+
+
+Part = Literal["stats", "histogram", "tokens", "weapons", "influence", "neighbors", "label",
+               "examples"]  # fmt: skip
+
+
+class BatchIn(BaseModel):
+    feature_ids: list[int] = Field(min_length=1, max_length=256)
+    parts: list[Part] = Field(default=["stats", "tokens", "influence", "label"], max_length=8)
+    top_k: int = Field(default=10, ge=0, le=100, description="rows per table kind")
+    examples: int = Field(default=10, ge=0, le=100, description="top examples per feature")
+
+
+class BatchFeature(BaseModel):
+    feature_id: int
+    nnz: int
+    stats: Stats | None = None
+    histogram: list[HistogramBin] | None = None
+    tokens: list[TokenRow] | None = None
+    weapons: list[WeaponRow] | None = None
+    influence: list[InfluenceRow] | None = None
+    neighbors: list[NeighborRow] | None = None
+    label: LabelOut | None = None
+    examples: list[Example] | None = None
+
+
+class BatchOut(BaseModel):
+    features: list[BatchFeature]
+    data_version: str
+
+
+class BatchActivationsIn(BaseModel):
+    feature_ids: list[int] = Field(min_length=1, max_length=256)
+    limit: int | None = Field(default=100, ge=0, le=100_000, description="top-N per feature")
+    include_abilities: bool = True

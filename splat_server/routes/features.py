@@ -1,0 +1,96 @@
+"""A feature's tables and examples, beyond the seed; and the index of all features."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from splat_core.labels import LabelStore
+from splat_core.query import Reader
+from splat_core.query.summary import feature_index, feature_parts
+from splat_server import models
+from splat_server.state import labels, reader
+
+router = APIRouter(prefix="/features", tags=["features"])
+
+TOP_K = Query(10, ge=0, le=100, description="rows per kind (enhancer/suppressor, +/-, ...)")
+
+
+def label_dict(store: LabelStore, f: int) -> dict | None:
+    label = store.get(f)
+    return None if label is None else label.to_dict()
+
+
+@router.get(
+    "/index",
+    response_model=list[models.FeatureIndexRow],
+    summary="Every feature: nnz, density, max, top token, label",
+)
+def index(r: Reader = Depends(reader), store: LabelStore = Depends(labels)):
+    names = {label.feature_id: label.name for label in store.all()}
+    return feature_index(r, names)
+
+
+@router.get(
+    "/{feature_id}",
+    response_model=models.FeatureSummary,
+    summary="Stats, histogram, top tokens, weapons, influence, neighbours and label",
+)
+def summary(
+    feature_id: int,
+    top_k: int = TOP_K,
+    r: Reader = Depends(reader),
+    store: LabelStore = Depends(labels),
+):
+    parts = ("stats", "histogram", "tokens", "weapons", "influence", "neighbors", "label")
+    out = feature_parts(r, feature_id, parts, top_k, label=lambda f: label_dict(store, f))
+    return {**out, "data_version": r.data_version}
+
+
+@router.get(
+    "/{feature_id}/examples",
+    response_model=list[models.Example],
+    summary="The top-k examples: weapon, tokens and activation",
+)
+def examples(feature_id: int, k: int = Query(20, ge=0, le=1000), r: Reader = Depends(reader)):
+    return [e.to_dict() for e in r.top_examples(feature_id, k)]
+
+
+@router.get(
+    "/{feature_id}/examples/quantiles",
+    response_model=list[models.Example],
+    summary="Examples across the activation range: seeded picks per quantile bin",
+)
+def quantile_examples(
+    feature_id: int,
+    n_bins: int = Query(10, ge=1, le=100),
+    per_bin: int = Query(5, ge=0, le=100),
+    seed: int = Query(0, ge=0, le=2**32 - 1),
+    r: Reader = Depends(reader),
+):
+    return [e.to_dict() for e in r.quantile_examples(feature_id, n_bins, per_bin, seed)]
+
+
+@router.get("/{feature_id}/stats", response_model=models.Stats | None, summary="Statistics")
+def stats(feature_id: int, r: Reader = Depends(reader)):
+    return r.stats(feature_id) or None
+
+
+TABLES = {  # path -> (row model, summary); each answers the Reader method of that name
+    "histogram": (models.HistogramBin, "Histogram of the nonzero activations"),
+    "tokens": (models.TokenRow, "Enhancer and suppressor tokens (enrichment, TF-IDF)"),
+    "weapons": (models.WeaponRow, "Weapons, classes, subs, specials and kits among the top"),
+    "influence": (models.InfluenceRow, "Output tokens the feature pushes up (+) and down (-)"),
+    "neighbors": (models.NeighborRow, "Nearest features by decoder cosine and co-activation"),
+}
+
+
+def _table_route(name: str, row_model, summary: str) -> None:
+    def rows(feature_id: int, r: Reader = Depends(reader)):
+        return getattr(r, name)(feature_id)
+
+    rows.__name__ = name
+    router.get(f"/{{feature_id}}/{name}", response_model=list[row_model], summary=summary)(rows)
+
+
+for _name, (_model, _summary) in TABLES.items():
+    _table_route(_name, _model, _summary)

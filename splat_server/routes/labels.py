@@ -1,0 +1,97 @@
+"""Feature labels: read freely, write with the token. Writes are transactional in the label
+store; `expected_version` turns a write into compare-and-set (409 on a lost race)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Body, Depends, Query
+from splat_core.labels import LabelStore
+
+from splat_core.query import MissingAssetError, Reader, UnknownFeatureError
+from splat_server import models
+from splat_server.security import require_writer
+from splat_server.state import labels, reader
+
+router = APIRouter(prefix="/labels", tags=["labels"])
+WRITE = [Depends(require_writer)]
+
+
+def _known(r: Reader, feature_id: int) -> int:
+    """A feature of the current store; any id >= 0 while no store is materialized."""
+    try:
+        return r.check_feature(feature_id)
+    except MissingAssetError:
+        if feature_id < 0:
+            raise UnknownFeatureError(feature_id) from None
+        return feature_id
+
+
+@router.get("", response_model=list[models.LabelOut], summary="All labels, or a text search")
+def all_labels(
+    q: str | None = Query(None, max_length=200, description="substring of name or notes"),
+    limit: int = Query(1000, ge=1, le=100_000),
+    store: LabelStore = Depends(labels),
+):
+    found = store.all() if q is None else store.search(q, limit=limit)
+    return [label.to_dict() for label in found[:limit]]
+
+
+@router.get("/export/consolidated", summary="All labels in the reference's consolidated layout")
+def export_consolidated(
+    model_type: str = Query("splat", max_length=50), store: LabelStore = Depends(labels)
+) -> dict[str, dict]:
+    return store.export_consolidated(model_type)
+
+
+@router.post(
+    "/import/consolidated",
+    response_model=models.ImportResult,
+    dependencies=WRITE,
+    summary="Import a reference consolidated_{model}.json (all or nothing)",
+)
+def import_consolidated(body: dict[str, dict] = Body(), store: LabelStore = Depends(labels)):
+    return {"imported": store.import_consolidated(body)}
+
+
+@router.get(
+    "/{feature_id}",
+    response_model=models.LabelOut | None,
+    summary="A feature's label (null if none)",
+)
+def get_label(feature_id: int, r: Reader = Depends(reader), store: LabelStore = Depends(labels)):
+    label = store.get(_known(r, feature_id))
+    return None if label is None else label.to_dict()
+
+
+@router.get("/{feature_id}/history", summary="Every write of a feature's label, oldest first")
+def history(
+    feature_id: int, r: Reader = Depends(reader), store: LabelStore = Depends(labels)
+) -> list[dict]:
+    return store.history(_known(r, feature_id))
+
+
+@router.put(
+    "/{feature_id}",
+    response_model=models.LabelOut,
+    dependencies=WRITE,
+    summary="Create or update a feature's label",
+)
+def put_label(
+    feature_id: int,
+    body: models.LabelIn,
+    r: Reader = Depends(reader),
+    store: LabelStore = Depends(labels),
+):
+    fields = body.model_dump()
+    expected = fields.pop("expected_version")
+    label = store.set(_known(r, feature_id), expected_version=expected, **fields)
+    return label.to_dict()
+
+
+@router.delete("/{feature_id}", dependencies=WRITE, summary="Delete a feature's label")
+def delete_label(
+    feature_id: int,
+    expected_version: int | None = Query(None, ge=1),
+    r: Reader = Depends(reader),
+    store: LabelStore = Depends(labels),
+) -> dict[str, bool]:
+    return {"deleted": store.delete(_known(r, feature_id), expected_version)}

@@ -1,0 +1,55 @@
+"""Bearer-token checks: writes always need the token; every request needs it when the server
+is reachable beyond loopback (by its configured bind, or by the address a request came in on)."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from splat_server.settings import ServerSettings, is_loopback
+
+bearer = HTTPBearer(auto_error=False, description="SPLAT_API_TOKEN")
+
+
+def _settings(request: Request) -> ServerSettings:
+    return request.app.state.splat.settings
+
+
+def _arrived_publicly(request: Request) -> bool:
+    """The local address the connection reached; only an IP can be judged (an in-process
+    test client reports a name such as 'testserver')."""
+    server = request.scope.get("server")
+    if not server or server[0] is None:
+        return False
+    try:
+        ipaddress.ip_address(server[0])
+    except ValueError:
+        return False
+    return not is_loopback(server[0])
+
+
+def _check(settings: ServerSettings, creds: HTTPAuthorizationCredentials | None, why: str):
+    if settings.token is None:
+        raise HTTPException(403, f"{why}; start the server with SPLAT_API_TOKEN set")
+    if creds is None or not hmac.compare_digest(creds.credentials, settings.token):
+        raise HTTPException(
+            401, f"{why}: send 'Authorization: Bearer <SPLAT_API_TOKEN>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )  # fmt: skip
+
+
+def require_token_if_public(
+    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> None:
+    settings = _settings(request)
+    if settings.public_bind or _arrived_publicly(request):
+        _check(settings, creds, "this server is reachable beyond loopback: a token is required")
+
+
+def require_writer(
+    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> None:
+    _check(_settings(request), creds, "writes need the API token")

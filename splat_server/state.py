@@ -1,0 +1,44 @@
+"""What the app holds between requests: settings, the live reader, the label store."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from splat_core.labels import LabelStore
+from splat_core.query import LiveReader, Reader
+from splat_core.query.answer_cache import AnswerCache
+from splat_server.settings import ServerSettings
+
+
+@dataclass
+class ServerState:
+    settings: ServerSettings
+    live: LiveReader
+    cache: AnswerCache
+    started: float = field(default_factory=time.monotonic)
+    _labels: LabelStore | None = None
+
+    @classmethod
+    def create(cls, settings: ServerSettings) -> ServerState:
+        live = LiveReader(settings.home, settings.check_every)
+        return cls(settings, live, AnswerCache(settings.cache_mb << 20))
+
+    @property
+    def labels(self) -> LabelStore:
+        if self._labels is None:  # created on first use: a read-only API never writes
+            self._labels = LabelStore.open(self.settings.home)
+        return self._labels
+
+
+def reader(request: Request) -> Reader:
+    """The request's one snapshot: every read of this request comes from these versions."""
+    snapshot = request.app.state.splat.live.get()
+    request.scope.setdefault("state", {})["data_version"] = snapshot.data_version
+    return snapshot
+
+
+def labels(request: Request) -> LabelStore:
+    return request.app.state.splat.labels

@@ -1,0 +1,133 @@
+"""`splat mcp` through the official MCP client over stdio: the tools are listed with their
+investigation guidance, calls return the core functions' JSON, and a bad call comes back as
+a tool error that says what was wrong."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import anyio
+import pytest
+
+from splat_core import investigate as inv
+from splat_core.query import Reader
+from tests.conftest import ROOT
+from tests.core.test_investigate import build_home
+
+mcp = pytest.importorskip("mcp")
+
+TOOLS = {
+    "feature_overview",
+    "family_sweep",
+    "heatmap",
+    "weapon_sweep",
+    "kit_sweep",
+    "binary_sweep",
+    "coverage",
+    "token_effects",
+    "decoder",
+    "whatif",
+    "top_examples",
+    "features_for_token",
+    "get_label",
+    "set_label",
+    "label_queue_next",
+    "label_status",
+}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return build_home(tmp_path_factory.mktemp("mcp"))[0]
+
+
+async def _session(home, body):
+    params = mcp.StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "splat_cli.main", "mcp", "--home", str(home)],
+        cwd=str(ROOT),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    with anyio.fail_after(60):
+        async with (
+            mcp.stdio_client(params) as (read, write),
+            mcp.ClientSession(read, write) as session,
+        ):
+            init = await session.initialize()
+            return await body(session, init)
+
+
+def _text(result) -> str:
+    return "".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+
+
+def test_mcp_server_over_stdio(home):
+    async def body(session, init):
+        tools = (await session.list_tools()).tools
+        calls = {
+            "overview": await session.call_tool("feature_overview", {"feature_id": 0}),
+            "sweep": await session.call_tool("family_sweep", {"feature_id": 0, "family": "SSU"}),
+            "whatif": await session.call_tool(
+                "whatif", {"feature_id": 0, "remove": ["SSU"], "n_examples": 6}
+            ),
+            "bad_feature": await session.call_tool(
+                "family_sweep", {"feature_id": 99, "family": "SSU"}
+            ),
+            "bad_family": await session.call_tool(
+                "family_sweep", {"feature_id": 0, "family": "swim"}
+            ),
+        }
+        return init, tools, calls
+
+    init, tools, calls = anyio.run(_session, home, body)
+    assert "Protocol, from a feature id to a label" in (init.instructions or "")
+    by_name = {t.name: t for t in tools}
+    assert set(by_name) == TOOLS
+    assert "start here" in by_name["feature_overview"].description
+    assert "Causal test" in by_name["whatif"].description
+    assert by_name["family_sweep"].input_schema["required"] == ["feature_id", "family"]
+    with Reader.open(home) as reader:
+        want = {
+            "overview": inv.overview(reader, 0),
+            "sweep": inv.family_sweep(reader, 0, "swim_speed_up"),
+            "whatif": inv.whatif_examples(
+                reader, 0, inv.parse_edits(reader.encoder.weapon_vocab, remove=["SSU"]), 6
+            ),
+        }
+    for key, value in want.items():
+        assert not calls[key].is_error, _text(calls[key])
+        assert json.loads(_text(calls[key])) == json.loads(json.dumps(value)), key
+    assert calls["bad_feature"].is_error and "unknown feature id 99" in _text(calls["bad_feature"])
+    assert calls["bad_family"].is_error
+    assert "unknown ability family 'swim'" in _text(calls["bad_family"])
+
+
+def test_mcp_labels_round_trip(home, tmp_path):
+    labels = pytest.importorskip("splat_core.labels")
+    if not hasattr(labels, "LabelStore"):
+        pytest.skip("the label store is not there yet")
+    import shutil
+
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+
+    async def body(session, _init):
+        saved = await session.call_tool(
+            "set_label",
+            {
+                "feature_id": 1,
+                "name": "Ninja squid",
+                "category": "mechanical",
+                "notes": "whatif: removing ninja_squid lowers it",
+                "confidence": 0.8,
+            },
+        )
+        got = await session.call_tool("get_label", {"feature_id": 1})
+        return saved, got
+
+    saved, got = anyio.run(_session, copy, body)
+    assert not saved.is_error, _text(saved)
+    label = json.loads(_text(got))
+    assert label["name"] == "Ninja squid" and label["source"] == "mcp"

@@ -1,0 +1,30 @@
+"""`splat bench api` end to end on the tiny home (a smoke run of the benchmark's code paths:
+its figures come from the seed-scale run, not from here)."""
+
+from __future__ import annotations
+
+import json
+
+from splat_cli.main import main
+from splat_core.bench.http import api_server
+from splat_core.bench.load import load_test
+
+
+def test_bench_api_reports_every_feature_and_agrees_with_the_store(home, tmp_path, capsys):
+    out = tmp_path / "report.json"
+    code = main(["bench", "api", "--home", str(home), "--repeats", "2", "--json-repeats", "1",
+                 "--load-seconds", "0", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert report["features"] and set(report["http"]) == {str(f) for f in report["features"]}
+    for f, row in report["reads"].items():
+        assert row["ratio"] > 0 and report["http"][f]["activations_arrow"]["rows"] == row["nnz"]
+    assert "largest feature" in capsys.readouterr().out
+
+
+def test_load_test_counts_requests_and_errors(home):
+    with api_server(home) as url:
+        result = load_test(url, clients=4, seconds=1.5, mix="all")
+    assert result["errors"] == 0 and result["requests"] > 4
+    assert set(result["by_endpoint"]) <= set(result["endpoints"])
+    assert sum(r["n"] for r in result["by_endpoint"].values()) == result["requests"]
