@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 from fastapi import APIRouter, Depends, Response
-from splat_core.labels import LabelStore
 
+from splat_core.labels import LabelStore
 from splat_core.query import Reader, ipc_stream
 from splat_core.query.summary import feature_parts
 from splat_server import models

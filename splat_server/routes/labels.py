@@ -4,8 +4,8 @@ store; `expected_version` turns a write into compare-and-set (409 on a lost race
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, Query
-from splat_core.labels import LabelStore
 
+from splat_core.labels import LabelStore
 from splat_core.query import MissingAssetError, Reader, UnknownFeatureError
 from splat_server import models
 from splat_server.security import require_writer
