@@ -8,6 +8,7 @@ import sys
 from splat_cli import (
     bench,
     data,
+    demo,
     info,
     investigate,
     labels,
@@ -21,6 +22,7 @@ from splat_cli import (
 COMMAND_GROUPS = (
     data,
     materialize,
+    demo,
     info,
     serve,
     bench,

@@ -1,0 +1,103 @@
+"""Cached access to the materialized home, shared by every session of the explorer.
+
+One `LiveReader` and one `LabelStore` per SPLAT_HOME (`st.cache_resource`); computed views
+(`st.cache_data`) are keyed by the reader's `data_version`, so a new materialization is
+picked up within a second and never mixed with an older one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from splat_core import explorer, investigate, present
+from splat_core.config import splat_home
+from splat_core.labels import LabelStore
+from splat_core.query import LiveReader, Reader
+from splat_core.query.summary import feature_index
+
+
+def home() -> Path:
+    return splat_home().resolve()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _live(home: str) -> LiveReader:
+    return LiveReader(home)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _labels(home: str) -> LabelStore:
+    return LabelStore.open(home)
+
+
+def reader() -> Reader:
+    """The newest consistent snapshot of the home."""
+    return _live(str(home())).get()
+
+
+def labels() -> LabelStore:
+    return _labels(str(home()))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def features_frame(_reader: Reader, home: str, version: str) -> pd.DataFrame:
+    """Every feature's nnz, density, max and top token (labels are joined by the caller)."""
+    return pd.DataFrame(feature_index(_reader)).set_index("feature_id")
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def quantile_examples(
+    _reader: Reader, home: str, version: str, f: int, n_bins: int, per_bin: int, seed: int
+) -> list[dict]:
+    return explorer.interval_groups(_reader.quantile_examples(f, n_bins, per_bin, seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def top_examples(_reader: Reader, home: str, version: str, f: int, k: int) -> list[dict]:
+    return [present.example_row(e) for e in _reader.top_examples(f, k)]
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def family_sweep(_reader: Reader, home: str, version: str, f: int, family: str, pop: str):
+    return investigate.family_sweep(_reader, f, family, pop)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def heatmap(_reader: Reader, home: str, version: str, f: int, x: str, y: str, pop: str):
+    return investigate.heatmap(_reader, f, x, y, population_=pop)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def encode(_reader: Reader, home: str, version: str, f: int, weapon: int, build: tuple) -> dict:
+    """The model and the SAE on a build (ability -> AP pairs): feature f's activation, the
+    predictions, the most active features."""
+    e = _reader.encode(weapon, dict(build))
+    return _encoding(e.probabilities, e.activations, f)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def encode_tokens(_reader: Reader, home: str, version: str, f: int, weapon: int, tokens: tuple):
+    """As `encode`, on exactly these input tokens (a stored partial build)."""
+    return _encoding(*explorer.encode_tokens(_reader, weapon, tokens), f)
+
+
+def _encoding(probabilities: dict, activations, f: int) -> dict:
+    return {
+        "activation": float(activations[f]),
+        "probabilities": probabilities,
+        "features": explorer.top_features(activations, 12),
+    }
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def single_edits(_reader: Reader, home: str, version: str, f: int, weapon: int, build: tuple):
+    """Every legal single edit of the build, by the size of feature f's change."""
+    return [v.to_dict() for v in _reader.whatif(weapon, dict(build), f, top_changes=3).variants]
+
+
+def key(reader: Reader) -> tuple[str, str]:
+    """(home, data_version): the cache key of everything read from this snapshot."""
+    return str(reader.home), reader.data_version

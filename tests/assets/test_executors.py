@@ -1,0 +1,63 @@
+"""SPLAT_EXECUTOR picks the executor of every job without touching asset code."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from splat_assets import definitions
+from splat_assets.executors import all_assets_job, executor_from_env
+from splat_assets.resources import SplatSettings
+
+
+def _executors(settings) -> tuple[str, str]:
+    defs = definitions.build_definitions(settings)
+    all_assets = defs.resolve_implicit_global_asset_job_def().executor_def.name
+    return defs.resolve_job_def("shards_job").executor_def.name, all_assets
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return SplatSettings(home=str(tmp_path), profile="tiny")
+
+
+def test_unset_keeps_the_defaults(settings, monkeypatch):
+    monkeypatch.delenv("SPLAT_EXECUTOR", raising=False)
+    assert _executors(settings) == ("multiprocess", "multi_or_in_process_executor")
+
+
+@pytest.mark.parametrize(("name", "expected"), [("inprocess", "in_process"),
+                                                ("multiprocess", "multiprocess")])  # fmt: skip
+def test_a_named_executor_applies_to_every_job(settings, monkeypatch, name, expected):
+    monkeypatch.setenv("SPLAT_EXECUTOR", name)
+    assert _executors(settings) == (expected, expected)
+
+
+def test_dask_reads_the_scheduler_address_at_run_time(settings, monkeypatch):
+    pytest.importorskip("dagster_dask")
+    monkeypatch.setenv("SPLAT_EXECUTOR", "dask")
+    monkeypatch.delenv("SPLAT_DASK_ADDRESS", raising=False)
+    # loads without an address (workers rebuild the definitions); a run reads it, as
+    # tests/assets/test_dask.py shows
+    assert _executors(settings) == ("splat_dask", "splat_dask")
+
+
+def test_k8s_is_dagster_k8s_job_executor(settings, monkeypatch):
+    pytest.importorskip("dagster_k8s")
+    monkeypatch.setenv("SPLAT_EXECUTOR", "k8s")
+    assert _executors(settings) == ("k8s", "k8s")
+
+
+def test_an_unknown_executor_is_refused(monkeypatch):
+    monkeypatch.setenv("SPLAT_EXECUTOR", "celery")
+    with pytest.raises(ValueError, match="inprocess, multiprocess, dask, k8s"):
+        executor_from_env()
+
+
+def test_the_all_assets_job_is_reconstructable(monkeypatch, tmp_path):
+    monkeypatch.setenv("SPLAT_HOME", str(tmp_path))
+    monkeypatch.setenv("SPLAT_PROFILE", "tiny")
+    monkeypatch.setenv("SPLAT_EXECUTOR", "inprocess")
+    job = dg.reconstructable(all_assets_job).get_definition()
+    assert job.name == "all_assets" and job.executor_def.name == "in_process"
+    assert {k.path[-1] for k in job.asset_layer.executable_asset_keys} >= {"samples", "sae"}

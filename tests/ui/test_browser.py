@@ -1,0 +1,142 @@
+"""End to end in a real headless Chromium: open the explorer at `?feature=N`, check the
+numbers it shows against the query layer, save a label, keep a screenshot.
+
+Needs Debian's `chromium` and `chromium-driver` (scripts/setup installs them) and selenium;
+the screenshot goes to test-artifacts/explorer.png."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from splat_cli.serve import ui_command
+from splat_core.labels import LabelStore
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACT = ROOT / "test-artifacts" / "explorer.png"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and DRIVER), reason="chromium + chromium-driver missing: run scripts/setup"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 40) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "streamlit exited"
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(url)
+
+
+@pytest.fixture
+def explorer(home):
+    port = free_port()
+    env = {**os.environ, "SPLAT_HOME": str(home)}
+    proc = subprocess.Popen(
+        ui_command("127.0.0.1", port), env=env, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1500,1100", "--hide-scrollbars"):  # fmt: skip
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_explorer_in_chromium(explorer, browser, home, reader, feature):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, 30)
+    browser.get(f"{explorer}/?feature={feature}")
+    title = (By.XPATH, f"//h3[starts-with(normalize-space(.), 'Feature {feature}')]")
+    wait.until(ec.visibility_of_element_located(title))
+    wait.until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, '[data-testid="stMetricValue"]')) == 4
+    )
+
+    # the numbers shown are the query layer's
+    labels = [
+        e.text for e in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stMetricLabel"]')
+    ]
+    values = [
+        e.text for e in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stMetricValue"]')
+    ]
+    shown = dict(zip(labels, values, strict=True))
+    stats = reader.stats(feature)
+    assert shown["fires on"] == f"{int(reader.feature_counts()[feature]):,}"
+    assert shown["mean when firing"] == f"{stats['mean_nonzero']:.4f}"
+    assert shown["max"] == f"{stats['max']:.4f}"
+    assert shown["p99.5"] == f"{stats['p99_5']:.4f}"
+
+    # save a label through the sidebar form
+    name = browser.find_element(
+        By.CSS_SELECTOR, 'section[data-testid="stSidebar"] input[aria-label="name"]'
+    )
+    name.send_keys("Browser-made label")
+    notes = browser.find_element(By.CSS_SELECTOR, 'section[data-testid="stSidebar"] textarea')
+    notes.send_keys("typed in Chromium")
+    browser.find_element(By.XPATH, "//button[normalize-space(.)='Save label']").click()
+    wait.until(ec.visibility_of_element_located(
+        (By.XPATH, f"//*[contains(text(), 'Saved label of feature {feature}')]")
+    ))  # fmt: skip
+    wait.until(ec.visibility_of_element_located(
+        (By.XPATH, f"//h3[contains(., 'Feature {feature} · Browser-made label')]")
+    ))  # fmt: skip
+    label = LabelStore.open(home).get(feature)
+    assert (label.name, label.notes, label.source, label.version) == (
+        "Browser-made label", "typed in Chromium", "ui", 1,
+    )  # fmt: skip
+
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+    height = browser.execute_script(
+        "return document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
+    )
+    browser.set_window_size(1500, max(1100, int(height) + 120))
+    time.sleep(1.0)  # let the charts re-layout at the new size
+    browser.save_screenshot(str(ARTIFACT))
+    assert ARTIFACT.stat().st_size > 10_000
