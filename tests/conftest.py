@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "reference_checkpoint"  # copied from shared/fixtures
@@ -18,3 +20,21 @@ def isolated_homes(tmp_path, monkeypatch):
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
     monkeypatch.setenv("SPLAT_HOME", str(tmp_path / "splat_home"))
+
+
+@pytest.fixture(scope="session")
+def tiny_home(tmp_path_factory):
+    """The `tiny` graph materialized once per session; tests that write copy it first."""
+    from splat_assets import definitions
+    from splat_assets.resources import SplatSettings
+    from splat_assets.runner import materialize_graph
+
+    root = tmp_path_factory.mktemp("tiny_home")
+    defs = definitions.build_definitions(SplatSettings(home=str(root), profile="tiny"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the tiny graph is small; one thread is robust on a busy CPU
+    try:
+        materialize_graph(defs, dg.DagsterInstance.ephemeral(), progress=lambda _m: None)
+    finally:
+        torch.set_num_threads(threads)
+    return root

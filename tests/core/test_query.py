@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import dagster as dg
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,9 +13,6 @@ import pytest
 import torch
 import zarr
 
-from splat_assets import definitions
-from splat_assets.resources import SplatSettings
-from splat_assets.runner import materialize_graph
 from splat_core import catalog
 from splat_core.artifacts import mark, open_zarr_artifact, read_samples_dir, read_vocab_dir
 from splat_core.model import load_model
@@ -38,16 +34,8 @@ ANALYSIS = (*FEATURE_TABLES, "token_idf")
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    root = tmp_path_factory.mktemp("query_home")
-    defs = definitions.build_definitions(SplatSettings(home=str(root), profile="tiny"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the tiny graph is small; one thread is robust on a busy CPU
-    try:
-        materialize_graph(defs, dg.DagsterInstance.ephemeral(), progress=lambda _m: None)
-    finally:
-        torch.set_num_threads(threads)
-    return root
+def home(tiny_home):
+    return tiny_home  # read-only here; `bare` copies it before publishing
 
 
 @pytest.fixture(scope="module")

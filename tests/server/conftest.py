@@ -4,32 +4,14 @@ from __future__ import annotations
 
 import shutil
 
-import dagster as dg
 import pytest
-import torch
 from fastapi.testclient import TestClient
 
-from splat_assets import definitions
-from splat_assets.resources import SplatSettings
-from splat_assets.runner import materialize_graph
 from splat_core.query import Reader
 from splat_server.app import create_app
 from splat_server.settings import ServerSettings
 
 TOKEN = "test-token-0123456789"
-
-
-@pytest.fixture(scope="session")
-def tiny_home(tmp_path_factory):
-    root = tmp_path_factory.mktemp("api_home")
-    defs = definitions.build_definitions(SplatSettings(home=str(root), profile="tiny"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        materialize_graph(defs, dg.DagsterInstance.ephemeral(), progress=lambda _m: None)
-    finally:
-        torch.set_num_threads(threads)
-    return root
 
 
 @pytest.fixture

@@ -5,37 +5,19 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import dagster as dg
 import numpy as np
 import pytest
-import torch
 
-from splat_assets import definitions
-from splat_assets.resources import SplatSettings
-from splat_assets.runner import materialize_graph
 from splat_core.query import Reader
 
 APP = Path(__file__).resolve().parents[2] / "splat_ui" / "app.py"
 
 
-@pytest.fixture(scope="session")
-def tiny_ui_home(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ui_home")
-    defs = definitions.build_definitions(SplatSettings(home=str(root), profile="tiny"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        materialize_graph(defs, dg.DagsterInstance.ephemeral(), progress=lambda _m: None)
-    finally:
-        torch.set_num_threads(threads)
-    return root
-
-
 @pytest.fixture
-def home(tiny_ui_home, tmp_path, monkeypatch):
+def home(tiny_home, tmp_path, monkeypatch):
     """A private copy (label writes do not leak), set as SPLAT_HOME for the app."""
     target = tmp_path / "home"
-    shutil.copytree(tiny_ui_home, target, symlinks=True)
+    shutil.copytree(tiny_home, target, symlinks=True)
     monkeypatch.setenv("SPLAT_HOME", str(target))
     return target
 
