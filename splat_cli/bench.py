@@ -37,6 +37,13 @@ def register(sub) -> None:
     a.add_argument("--out", default=None, help="also write the JSON report here")
     a.add_argument("--json", action="store_true")
     a.set_defaults(run=run_api)
+    e = bench_sub.add_parser(
+        "encode", help="encode samples/s beside the matmul rate of the same shapes (roofline)"
+    )
+    add_home_option(e)
+    e.add_argument("--samples", type=int, default=20_000)
+    e.add_argument("--repeats", type=int, default=3)
+    e.set_defaults(run=run_encode)
     s = bench_sub.add_parser(
         "seed-store",
         help="write a synthetic seed-scale home (1M x 24,576) through the real write path",
@@ -150,3 +157,13 @@ def run_seed_store(args) -> int:
     argv = [args.home, "--seed", str(args.seed)]
     argv += ["--small"] * args.small + ["--no-analysis"] * args.no_analysis
     return seed_store.main(argv)
+
+
+def run_encode(args) -> int:
+    from splat_core.bench.encode import bench_encode
+
+    try:
+        print_json(bench_encode(splat_home(args.home), args.samples, repeats=args.repeats))
+    except (FileNotFoundError, KeyError) as e:
+        return fail(f"needs materialized samples, base_model and sae: {e}")
+    return 0
