@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from splat_core import homes
+
 DEFAULT_YAML = """telemetry:
   enabled: false
 storage:
@@ -16,9 +18,13 @@ storage:
 """
 
 
-def prepare_dagster_home(home: Path) -> Path:
-    """Set DAGSTER_HOME (if unset) and SPLAT_DAGSTER_STORAGE; write dagster.yaml if missing."""
-    dagster_home = Path(os.environ.get("DAGSTER_HOME") or Path(home) / "dagster").resolve()
+def prepare_dagster_home(home: Path | str) -> Path:
+    """Set DAGSTER_HOME (if unset) and SPLAT_DAGSTER_STORAGE; write dagster.yaml if missing.
+
+    The default is `<home>/dagster`; for a remote home (an fsspec URL) the instance stays on
+    this machine, in the home's local cache directory (splat_core.homes.local_dir)."""
+    default = homes.local_dir(home) / "dagster"
+    dagster_home = Path(os.environ.get("DAGSTER_HOME") or default).resolve()
     dagster_home.mkdir(parents=True, exist_ok=True)
     yaml = dagster_home / "dagster.yaml"
     if not yaml.exists():
@@ -28,7 +34,7 @@ def prepare_dagster_home(home: Path) -> Path:
     return dagster_home
 
 
-def get_instance(home: Path) -> dg.DagsterInstance:
+def get_instance(home: Path | str) -> dg.DagsterInstance:
     prepare_dagster_home(home)
     return dg.DagsterInstance.get()
 

@@ -1,5 +1,9 @@
 """IO managers: they own every path under SPLAT_HOME and publish atomically.
 
+SPLAT_HOME may be a local directory or an fsspec URL (`s3://bucket/prefix`): catalog.publish
+uploads a remote home's versions and catalog.current_path gives a local copy, so assets only
+ever see local directories.
+
 An asset writes its files into the staging directory `SplatSettings.staging_dir` gave it and
 returns `Staged(dir, metadata)`; the IO manager makes that directory the current version
 (catalog.publish). Loading returns the artifact opened by its kind: Parquet tables, Zarr
@@ -40,7 +44,7 @@ class _VersionedIOManager(dg.ConfigurableIOManager):
         if kind not in self.kinds:
             raise TypeError(f"{type(self).__name__} stores {self.kinds}, not {kind!r}")
         partition = context.partition_key if context.has_partition_key else None
-        final = catalog.publish(Path(self.home), _name(context), obj.path, obj.metadata, partition)
+        final = catalog.publish(self.home, _name(context), obj.path, obj.metadata, partition)
         context.add_output_metadata({"path": dg.MetadataValue.path(str(final))})
 
     def load_input(self, context: dg.InputContext):
@@ -48,11 +52,11 @@ class _VersionedIOManager(dg.ConfigurableIOManager):
         name = _name(upstream) if upstream is not None else context.asset_key.path[-1]
         if context.has_asset_partitions and not context.has_partition_key:
             return {
-                key: self.load_path(catalog.current_path(Path(self.home), name, key))
+                key: self.load_path(catalog.current_path(self.home, name, key))
                 for key in sorted(context.asset_partition_keys)
             }
         partition = context.asset_partition_key if context.has_asset_partitions else None
-        return self.load_path(catalog.current_path(Path(self.home), name, partition))
+        return self.load_path(catalog.current_path(self.home, name, partition))
 
     def load_path(self, path: Path):
         raise NotImplementedError

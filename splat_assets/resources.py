@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from splat_core import catalog
+from splat_core import catalog, homes
 from splat_core.config import SplatConfig, load_config, splat_home
 
 
@@ -35,8 +35,9 @@ class SplatSettings(dg.ConfigurableResource):
         """The profile with the deployment's overrides, then the run's own."""
         return load_config(self.profile, [*self.overrides, *(run.overrides if run else [])])
 
-    def home_path(self) -> Path:
-        return Path(self.home)
+    def home_path(self) -> Path | str:
+        """The home as a Path, or as its URL when it is remote (splat_core.homes)."""
+        return homes.normalize(self.home)
 
     def staging(self, context: dg.AssetExecutionContext):
         """A fresh directory for the asset (partition) being materialized, removed if the
@@ -47,7 +48,7 @@ class SplatSettings(dg.ConfigurableResource):
 
 def default_settings() -> SplatSettings:
     return SplatSettings(
-        home=str(splat_home().resolve()),
+        home=str(homes.resolve(splat_home())),
         profile=os.environ.get("SPLAT_PROFILE", "default"),
         overrides=overrides_from_env(),
     )

@@ -53,6 +53,46 @@ def register(sub) -> None:
     s.add_argument("--no-analysis", action="store_true")
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(run=run_seed_store)
+    u = bench_sub.add_parser(
+        "suite", help="every benchmark on one home: bench.json + a markdown table vs the targets"
+    )
+    add_home_option(u)
+    u.add_argument(
+        "--make-store",
+        action="store_true",
+        help="write the seed-scale store into --home first (reused if already there)",
+    )
+    u.add_argument("--small", action="store_true", help="with --make-store: 20,000 x 512")
+    u.add_argument("--out", default=None, help="report folder (default: HOME/bench)")
+    u.add_argument("--repeats", type=int, default=30, help="timed calls per read and request")
+    u.add_argument("--json-repeats", type=int, default=5)
+    u.add_argument("--load-seconds", type=float, default=0.0, help="> 0 adds a load test")
+    u.add_argument("--clients", type=int, default=16)
+    u.add_argument("--query-repeats", type=int, default=1)
+    u.add_argument("--encode-samples", type=int, default=1024)
+    u.add_argument("--encode-repeats", type=int, default=3)
+    u.add_argument("--scales", type=int, nargs="+", default=[1, 2])
+    u.add_argument("--budget-mb", type=int, default=256)
+    u.add_argument(
+        "--scan-batches",
+        type=int,
+        default=20,
+        help="batches of the sample-major scan measured (the rest extrapolated)",
+    )
+    u.add_argument("--scan-repeats", type=int, default=3)
+    u.add_argument(
+        "--size-probes",
+        type=int,
+        default=16,
+        help="dense rows written to estimate the dense array's bytes",
+    )
+    u.add_argument(
+        "--seed-report",
+        default=None,
+        help="a saved seed-store report (JSON) for a home made without the suite",
+    )
+    u.add_argument("--scratch", default=None, help="where the seed's layouts are written")
+    u.set_defaults(run=run_suite)
 
 
 def run_query(args) -> int:
@@ -166,4 +206,23 @@ def run_encode(args) -> int:
         print_json(bench_encode(splat_home(args.home), args.samples, repeats=args.repeats))
     except (FileNotFoundError, KeyError) as e:
         return fail(f"needs materialized samples, base_model and sae: {e}")
+    return 0
+
+
+def run_suite(args) -> int:
+    from splat_cli.common import progress
+    from splat_core.bench.report import render_markdown
+    from splat_core.bench.suite import run_suite as suite
+
+    home = splat_home(args.home)
+    options = ("make_store", "small", "out", "repeats", "json_repeats", "load_seconds",
+               "clients", "query_repeats", "encode_samples", "encode_repeats", "budget_mb",
+               "scan_batches", "scan_repeats", "size_probes", "seed_report", "scratch")  # fmt: skip
+    kwargs = {k: getattr(args, k) for k in options}
+    kwargs["out_dir"] = kwargs.pop("out")
+    try:
+        report = suite(home, scales=tuple(args.scales), progress=progress, **kwargs)
+    except (FileNotFoundError, KeyError) as e:
+        return fail(f"needs a materialized home (or --make-store): {e}")
+    print(render_markdown(report), end="")
     return 0

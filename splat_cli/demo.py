@@ -19,6 +19,7 @@ from pathlib import Path
 
 from splat_cli.common import add_home_option, fail, progress
 from splat_cli.serve import dagster_command, ui_command
+from splat_core import homes
 from splat_core.catalog import read_catalog
 from splat_core.config import splat_home
 
@@ -64,7 +65,7 @@ def run(args) -> int:
 def _run(args) -> int:
     from splat_assets.instance import prepare_dagster_home
 
-    home = splat_home(args.home).resolve()
+    home = homes.resolve(splat_home(args.home))
     prepare_dagster_home(home)  # DAGSTER_HOME (if unset) under the home, with its dagster.yaml
     env = {**os.environ, "SPLAT_HOME": str(home), "SPLAT_PROFILE": args.profile}
     if "feature_store" not in read_catalog(home):
@@ -79,7 +80,7 @@ def _run(args) -> int:
     busy = [f"{n} port {ports[n]}" for n in names if not _free(ports[n])]
     if busy:
         return fail(f"in use: {', '.join(busy)}; pass other --*-port values")
-    logs = home / "logs"
+    logs = homes.local_dir(home) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     procs: dict[str, subprocess.Popen] = {}
     try:

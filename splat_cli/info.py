@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import posixpath
 
 from splat_cli.common import add_home_option, print_json
 from splat_core.catalog import read_catalog
@@ -28,7 +28,8 @@ def run(args) -> int:
     for asset, entry in catalog.items():
         if "partitions" in entry:
             parts = entry["partitions"]
-            print(f"{asset:14} {len(parts)} partitions under {Path(entry_root(parts)).parent}")
+            where = posixpath.dirname(entry_root(parts))
+            print(f"{asset:14} {len(parts)} partitions under {where}")
             for key, part in parts.items():
                 print(f"{'':14} [{key}] {_summary(part['metadata'])}")
         else:
@@ -37,7 +38,8 @@ def run(args) -> int:
 
 
 def entry_root(parts: dict) -> str:
-    return str(Path(next(iter(parts.values()))["path"]).parent)
+    """The directory above a partition's version (a path, or a URL for a remote home)."""
+    return posixpath.dirname(next(iter(parts.values()))["path"])
 
 
 def _summary(meta: dict) -> str:

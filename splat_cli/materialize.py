@@ -6,6 +6,7 @@ import os
 import time
 
 from splat_cli.common import add_home_option, add_profile_options, fail, progress
+from splat_core import homes
 from splat_core.catalog import read_catalog
 from splat_core.config import load_config, splat_home
 
@@ -31,7 +32,7 @@ def run(args) -> int:
     from splat_assets.resources import SplatSettings
     from splat_assets.runner import materialize_graph, stages
 
-    home = splat_home(args.home).resolve()
+    home = homes.resolve(splat_home(args.home))
     try:
         stages(args.select)
     except ValueError as e:

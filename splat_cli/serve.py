@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from splat_cli.common import add_home_option, fail, progress
+from splat_core import homes
 from splat_core.config import splat_home
 
 DEFAULT_PORTS = {"dagster": 3000, "api": 8765, "ui": 8501}
@@ -26,7 +27,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    home = splat_home(args.home).resolve()
+    home = homes.resolve(splat_home(args.home))
     os.environ["SPLAT_HOME"] = str(home)
     port = args.port or DEFAULT_PORTS[args.service]
     if args.service == "api":

@@ -11,6 +11,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from splat_core import homes
 from splat_core.model.train import TrainConfig
 from splat_core.sae import SAEConfig
 from splat_core.synth import SynthConfig
@@ -164,6 +165,9 @@ def _parse_value(raw: str):
         return raw
 
 
-def splat_home(path: str | None = None) -> Path:
-    """The root of materialized assets: the argument, else $SPLAT_HOME, else ./splat_home."""
-    return Path(path or os.environ.get("SPLAT_HOME") or DEFAULT_HOME)
+def splat_home(path: str | Path | None = None) -> Path | str:
+    """The root of materialized assets: the argument, else $SPLAT_HOME, else ./splat_home.
+
+    A local directory is a Path; an fsspec URL such as `s3://bucket/prefix` stays a string
+    (see splat_core.homes): never `Path("s3://b/p")`, which would read `s3:/b/p`."""
+    return homes.normalize(path or os.environ.get("SPLAT_HOME") or DEFAULT_HOME)

@@ -26,7 +26,7 @@ def is_loopback(host: str | None) -> bool:
 
 @dataclass(frozen=True)
 class ServerSettings:
-    home: Path
+    home: Path | str  # a local directory, or an fsspec URL (splat_core.homes)
     token: str | None = None  # SPLAT_API_TOKEN: needed for writes and on a public bind
     bind_host: str | None = None  # SPLAT_API_HOST, set by `splat serve api`
     cors_origins: tuple[str, ...] = field(default_factory=tuple)  # off unless configured

@@ -12,15 +12,15 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from splat_core import explorer, investigate, present
+from splat_core import explorer, homes, investigate, present
 from splat_core.config import splat_home
 from splat_core.labels import LabelStore
 from splat_core.query import LiveReader, Reader
 from splat_core.query.summary import feature_index
 
 
-def home() -> Path:
-    return splat_home().resolve()
+def home() -> Path | str:
+    return homes.resolve(splat_home())
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

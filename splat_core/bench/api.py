@@ -100,10 +100,16 @@ def bench_reads(reader: Reader, dense, features: list[int], repeats: int) -> dic
     return out
 
 
-def bench_api(home: Path, repeats: int = 30, json_repeats: int = 5,
-              dense_dir: Path | None = None) -> dict:  # fmt: skip
+def bench_api(
+    home: Path,
+    repeats: int = 30,
+    json_repeats: int = 5,
+    dense_dir: Path | None = None,
+    features: list[int] | None = None,
+) -> dict:
+    """`features` defaults to `pick_features`; the first one is reported as `largest`."""
     reader = Reader.open(home)
-    features = pick_features(reader)
+    features = list(features) if features else pick_features(reader)
     with tempfile.TemporaryDirectory(dir=dense_dir) as tmp:
         dense = write_dense_rows(Path(tmp) / "dense.zarr", reader.csc, features,
                                  reader.n_samples, reader.n_features)  # fmt: skip

@@ -1,10 +1,10 @@
 """Encode throughput (model forward to the pooled vector, SAE encode, sparsify: samples/s)
 beside the machine's own matrix-multiply rate for the same shapes, measured in the same run.
 
-The roofline is the time the encode's matrix multiplies (every mm/addmm/bmm, and attention's
-two batched products) take alone, as plain `torch` products of those shapes on these
-threads; `fraction_of_roofline` = that time / the measured encode time (1.0 = the encode
-costs no more than its matrix multiplies)."""
+The roofline is the time the encode's matrix multiplies (every mm/addmm/bmm/baddbmm at any
+depth, and fused attention's two batched products) take alone, as plain `torch` products of
+those shapes on these threads; `fraction_of_roofline` = that time / the measured encode time
+(1.0 = the encode costs no more than its matrix multiplies)."""
 
 from __future__ import annotations
 
@@ -14,38 +14,42 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.profiler import ProfilerActivity, profile
 
 from splat_core.artifacts import load_checkpoint, read_samples_dir
 from splat_core.catalog import current_path, read_catalog
 from splat_core.sae import encode_csr
 from splat_core.samples import SampleTable, pooled_vectors
 
-aten = torch.ops.aten
+# Leaf matrix products as the profiler names them, and where their operands are.
+_PRODUCTS = {"aten::mm": (0, 1), "aten::addmm": (1, 2), "aten::bmm": (0, 1),
+             "aten::baddbmm": (1, 2)}  # fmt: skip
+# Fused attention kernels: Q K^T and P V inside one op (the math fallback shows up as bmm).
+_FUSED_ATTENTION = ("aten::_scaled_dot_product_flash_attention_for_cpu",
+                    "aten::_scaled_dot_product_efficient_attention")  # fmt: skip
 
 
-class MatmulShapes(TorchDispatchMode):
-    """Counts (batch, m, k, n) of every matrix product run under it."""
+def matmul_shapes(run) -> Counter:
+    """(batch, m, k, n) -> count of every matrix product `run()` executes, at any depth.
 
-    def __init__(self):
-        super().__init__()
-        self.shapes: Counter = Counter()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        packet = func.overloadpacket
-        if packet in (aten.mm, aten.addmm):
-            a, b = (args[0], args[1]) if packet is aten.mm else (args[1], args[2])
-            self.shapes[(1, a.shape[0], a.shape[1], b.shape[1])] += 1
-        elif packet in (aten.bmm, aten.baddbmm):
-            a, b = (args[0], args[1]) if packet is aten.bmm else (args[1], args[2])
-            self.shapes[(a.shape[0], a.shape[1], a.shape[2], b.shape[2])] += 1
-        elif "scaled_dot_product" in packet.__name__:
-            q, k = args[0], args[1]  # [B, H, L, D], [B, H, S, D]: Q K^T, then P V
-            bh = int(np.prod(q.shape[:-2]))
-            self.shapes[(bh, q.shape[-2], q.shape[-1], k.shape[-2])] += 1
-            self.shapes[(bh, q.shape[-2], k.shape[-2], q.shape[-1])] += 1
-        return func(*args, **kwargs)
+    Recorded with the profiler, which sees the products inside fused modules (the
+    transformer fast path, native multi-head attention) that a dispatch mode would miss."""
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        run()
+    shapes: Counter = Counter()
+    for event in prof.events():
+        dims = event.input_shapes
+        if event.name in _PRODUCTS:
+            i, j = _PRODUCTS[event.name]
+            a, b = dims[i], dims[j]
+            batch = a[0] if len(a) == 3 else 1
+            shapes[(batch, a[-2], a[-1], b[-1])] += 1
+        elif event.name in _FUSED_ATTENTION:
+            q, k = dims[0], dims[1]  # [B, H, L, D], [B, H, S, D]
+            bh = int(np.prod(q[:-2]))
+            shapes[(bh, q[-2], q[-1], k[-2])] += 1
+            shapes[(bh, q[-2], k[-2], q[-1])] += 1
+    return shapes
 
 
 def matmul_seconds(shape: tuple[int, int, int, int], repeats: int = 5) -> float:
@@ -83,10 +87,9 @@ def bench_encode(home: Path, max_samples: int = 20_000, batch_size: int = 4096,
         start = time.perf_counter()
         indptr, _, _ = encode(model, sae, samples, batch_size)
         seconds.append(time.perf_counter() - start)
-    with MatmulShapes() as recorder:
-        encode(model, sae, samples, batch_size)
-    roofline = sum(n * matmul_seconds(s) for s, n in recorder.shapes.items())
-    flops = sum(2 * n * b * m * k * o for (b, m, k, o), n in recorder.shapes.items())
+    shapes = matmul_shapes(lambda: encode(model, sae, samples, batch_size))
+    roofline = sum(n * matmul_seconds(s) for s, n in shapes.items())
+    flops = sum(2 * n * b * m * k * o for (b, m, k, o), n in shapes.items())
     median = float(np.median(seconds))
     return {
         "samples": len(samples),
@@ -98,5 +101,5 @@ def bench_encode(home: Path, max_samples: int = 20_000, batch_size: int = 4096,
         "roofline_gflop_per_s": round(flops / roofline / 1e9, 2),
         "encode_fraction_of_roofline": round(roofline / median, 3),
         "torch_threads": torch.get_num_threads(),
-        "distinct_matmul_shapes": len(recorder.shapes),
+        "distinct_matmul_shapes": len(shapes),
     }

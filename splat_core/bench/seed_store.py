@@ -40,6 +40,9 @@ from splat_core.sparse import CSRWriter
 
 Progress = Callable[[str], None]
 SLOW_SECONDS = 180.0  # an analysis step slower than this is reported in `slow_steps`
+# `--small`: 20,000 x 512 with two planted features, for a quick look (and the tests)
+SMALL = {"n_samples": 20_000, "n_features": 512, "n_shards": 2, "hidden": 32,
+         "big_features": ((0, 10_000), (1, 2_000))}  # fmt: skip
 ANALYSIS = ("feature_stats", "feature_histograms", "token_idf", "feature_tokens",
             "feature_weapons", "feature_influence", "feature_neighbors")  # fmt: skip
 
@@ -415,8 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-analysis", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    small = {"n_samples": 20_000, "n_features": 512, "n_shards": 2, "hidden": 32,
-             "big_features": ((0, 10_000), (1, 2_000))} if args.small else {}  # fmt: skip
+    small = SMALL if args.small else {}
     report = write_seed_store(args.home, seed=args.seed, analysis=not args.no_analysis, **small)
     print(json.dumps(report, indent=2))
     return 0

@@ -1,17 +1,23 @@
 """Throughput and peak memory of the streaming transpose (CSR shards -> CSC feature store),
 at the materialized sample count and at multiples of it (shards replicated with shifted
-sample ids). Each measurement runs in a fresh process, so its peak RSS is its own."""
+sample ids). Each scale runs in a fresh process, so its peak RSS is its own: the kernels are
+compiled first on a two-row store of the same dtypes (timed apart: a once-per-process cost),
+then the build runs `repeats` times and the median is reported beside the first. The process
+is `python -m` this module (not a multiprocessing child, which would re-import the caller's
+`__main__` and count the CLI's imports in the build's peak RSS)."""
 
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
-import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+
+import numpy as np
 
 from splat_core import catalog
 from splat_core.sparse import build_csc, open_csr, write_csr
@@ -32,38 +38,74 @@ def replicate_shards(home: Path, copies: int, out: Path) -> tuple[list[Path], in
     return paths, n * copies, shards[0].n_features
 
 
-def _measure(paths, n_samples, n_features, budget, out, queue) -> None:
-    tracemalloc.start()
+def peak_rss_bytes() -> int:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries that over fork and exec,
+    so a child would report its parent's peak."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def _measure(paths, n_samples, n_features, budget, out: Path, repeats: int) -> dict:
     start = time.perf_counter()
-    stats = build_csc([open_csr(p) for p in paths], out, n_features=n_features,
-                      n_samples=n_samples, memory_budget_bytes=budget)  # fmt: skip
-    seconds = time.perf_counter() - start
+    warm = out.parent / "warm-up"
+    tiny = write_csr(warm / "csr.zarr", np.array([0, 1, 2]), np.array([0, n_features - 1]),
+                     np.ones(2, np.float32), (2, n_features), 0)  # fmt: skip
+    build_csc([tiny], warm / "csc.zarr", n_features, n_samples)
+    compile_seconds = time.perf_counter() - start
+    rss_before = peak_rss_bytes()
+    tracemalloc.start()  # numpy reports its buffers: the build's own working memory
+    runs = []
+    for _ in range(repeats):
+        shutil.rmtree(out, ignore_errors=True)
+        stats = build_csc([open_csr(p) for p in paths], out, n_features=n_features,
+                          n_samples=n_samples, memory_budget_bytes=budget)  # fmt: skip
+        runs.append(stats["seconds"])
+    seconds = float(np.median(runs))
     _, traced_peak = tracemalloc.get_traced_memory()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    queue.put({"n_samples": n_samples, "nnz": stats["nnz"], "seconds": round(seconds, 3),
-               "nnz_per_s": round(stats["nnz"] / seconds), "traced_peak_bytes": traced_peak,
-               "peak_rss_bytes": rss, "n_buckets": stats.get("n_buckets")})  # fmt: skip
+    rss = peak_rss_bytes()
+    return {"n_samples": n_samples, "nnz": stats["nnz"], "seconds": round(seconds, 3),
+               "nnz_per_s": round(stats["nnz"] / seconds),
+               "runs_seconds": [round(x, 3) for x in runs], "traced_peak_bytes": traced_peak,
+               "first_nnz_per_s": round(stats["nnz"] / runs[0]),
+               "compile_seconds": round(compile_seconds, 2), "peak_rss_bytes": rss,
+               "rss_after_compile_bytes": rss_before, "workers": stats["workers"],
+               "n_buckets": stats["n_buckets"], "bytes_spilled": stats["bytes_spilled"],
+               "budget_bytes": budget}  # fmt: skip
 
 
-def bench_transpose(home: Path, scales=(1, 2), budget_mb: int = 256) -> list[dict]:
+def bench_transpose(
+    home: Path, scales=(1, 2), budget_mb: int = 256, repeats: int = 3
+) -> list[dict]:
     results = []
-    ctx = mp.get_context("spawn")
     for copies in scales:
         tmp = Path(tempfile.mkdtemp(prefix="splat-bench-"))
         try:
             paths, n_samples, n_features = replicate_shards(home, copies, tmp)
-            queue = ctx.Queue()
-            args = (paths, n_samples, n_features, budget_mb << 20, tmp / "csc.zarr", queue)
-            proc = ctx.Process(target=_measure, args=args)
-            proc.start()
-            results.append({"scale": copies, **queue.get()})
-            proc.join()
+            job = {"paths": [str(p) for p in paths], "n_samples": n_samples,
+                   "n_features": n_features, "budget": budget_mb << 20,
+                   "out": str(tmp / "csc.zarr"), "repeats": repeats}  # fmt: skip
+            cmd = [sys.executable, "-m", "splat_core.bench.transpose", "--measure", json.dumps(job)]
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"transpose measurement failed:\n{done.stderr[-4000:]}")
+            results.append({"scale": copies, **json.loads(done.stdout.splitlines()[-1])})
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 
-if __name__ == "__main__":  # pragma: no cover - manual use
-    import sys
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--measure"]:  # the measuring process (see the module docstring)
+        job = json.loads(argv[1])
+        paths = [Path(p) for p in job.pop("paths")]
+        print(json.dumps(_measure(paths, out=Path(job.pop("out")), **job)))
+        return 0
+    print(json.dumps(bench_transpose(Path(argv[0])), indent=2))
+    return 0
 
-    print(json.dumps(bench_transpose(Path(sys.argv[1])), indent=2))
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

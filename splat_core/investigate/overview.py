@@ -9,10 +9,9 @@ hypotheses (correlations); `whatif` tests them causally.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
+from splat_core import homes
 from splat_core.investigate import regions as regions_
 from splat_core.investigate import sweeps, tokens
 from splat_core.investigate.groups import num
@@ -137,7 +136,7 @@ def existing_label(home, f: int) -> dict | None:
     store yet (not created here: reading a feature must not write to the home)."""
     from splat_core.labels import LabelStore
 
-    if not (Path(home) / "labels").is_dir():
+    if not (homes.local_dir(home) / "labels").is_dir():
         return None
     label = LabelStore.open(home).get(int(f))
     return None if label is None else label.to_dict()

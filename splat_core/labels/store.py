@@ -1,5 +1,8 @@
 """`LabelStore`: feature labels in one SQLite file, `<home>/labels/labels.sqlite`.
 
+For a remote home (an fsspec URL, see splat_core.homes) the file stays on this machine, under
+the home's local directory (`homes.local_dir`): SQLite needs a local file system.
+
 Every operation opens its own connection (WAL journal, 30 s busy timeout), so one store is
 safe to share between the threads of a web server, and several processes may write the file
 at once. Writes run inside `BEGIN IMMEDIATE`: the read of the current version and the write
@@ -19,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from splat_core import homes
 from splat_core.labels.consolidated import ConsolidatedMixin
 from splat_core.labels.model import (
     CATEGORIES,
@@ -64,7 +68,7 @@ class LabelStore(QueueMixin, ConsolidatedMixin):
     @classmethod
     def open(cls, home: str | Path) -> LabelStore:
         """The store of a SPLAT_HOME; its directory, file and tables are created if missing."""
-        store = cls(Path(home) / "labels" / "labels.sqlite")
+        store = cls(homes.local_dir(home) / "labels" / "labels.sqlite")
         store.path.parent.mkdir(parents=True, exist_ok=True)
         store._create_schema()
         return store

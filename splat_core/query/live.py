@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from splat_core import homes
 from splat_core.query.reader import Reader
 
 
@@ -21,7 +22,7 @@ class LiveReader:
         check_every: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self.home = Path(home)
+        self.home = homes.normalize(home)
         self.check_every = check_every
         self._clock = clock
         self._reader = Reader.open(self.home)

@@ -20,13 +20,14 @@ import numpy as np
 import pyarrow as pa
 import zarr
 
+from splat_core import homes
 from splat_core.artifacts import (
     load_checkpoint,
     open_zarr_artifact,
     read_samples_dir,
     read_vocab_dir,
 )
-from splat_core.catalog import read_catalog
+from splat_core.catalog import local_path, read_catalog
 from splat_core.query.activation_list import activation_table, select_rows
 from splat_core.query.encode import Encoder, Encoding, WhatIf
 from splat_core.query.errors import MissingAssetError, UnknownFeatureError, UnknownSampleError
@@ -45,10 +46,10 @@ FEATURE_TABLES = (
 
 class Reader:
     def __init__(self, home: str | Path):
-        self.home = Path(home)
+        self.home = homes.normalize(home)  # a Path, or an fsspec URL (see splat_core.homes)
         self._lock = threading.RLock()
         self._cache: dict[str, tuple[tuple, object]] = {}
-        self._paths: dict[str, Path] = {}
+        self._paths: dict[str, str] = {}
         self._versions: dict[str, str] = {}
         self._resolve()
 
@@ -112,16 +113,18 @@ class Reader:
         return hashlib.sha256(blob).hexdigest()[:12]
 
     def path(self, asset: str) -> Path:
+        """The resolved version's local directory (for a remote home, its copy in the local
+        cache, fetched when first asked for)."""
         if asset not in self._paths:
             raise MissingAssetError(asset, self.home)
-        return self._paths[asset]
+        return local_path(self.home, self._paths[asset])
 
     def partitions(self, asset: str) -> dict[str, Path]:
         prefix = f"{asset}/"
-        out = {k[len(prefix) :]: p for k, p in self._paths.items() if k.startswith(prefix)}
-        if not out:
+        keys = sorted(k for k in self._paths if k.startswith(prefix))
+        if not keys:
             raise MissingAssetError(asset, self.home)
-        return dict(sorted(out.items()))
+        return {k[len(prefix) :]: local_path(self.home, self._paths[k]) for k in keys}
 
     def _stamp(self, assets: tuple[str, ...]) -> tuple:
         return tuple(
@@ -368,12 +371,13 @@ class Reader:
         return self.encoder.whatif(weapon_id, abilities, feature, top_changes)
 
 
-def _snapshot(home: Path) -> tuple[dict[str, Path], dict[str, str]]:
-    """(path, version) of every asset's CURRENT version; partitions as "asset/partition"."""
+def _snapshot(home: Path | str) -> tuple[dict[str, str], dict[str, str]]:
+    """(location, version) of every asset's CURRENT version; partitions as "asset/partition".
+    A location is a path (local home) or a URL (remote home), made local by `local_path`."""
     paths, versions = {}, {}
     for asset, entry in read_catalog(home).items():
         for key, e in _entries(asset, entry):
-            paths[key], versions[key] = Path(e["path"]), e["version"]
+            paths[key], versions[key] = e["path"], e["version"]
     return paths, versions
 
 

@@ -43,6 +43,13 @@ class SparseAutoencoder(nn.Module):
         """[B, d] -> [B, F] non-negative activations."""
         return self.activate(self.pre_activations(x))
 
+    def encode_sparse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """[B, d] -> (rows, feature ids, values) of the nonzero activations, row-major with
+        ids ascending within a row (what `encode` then `nonzero` gives)."""
+        acts = self.encode(x)
+        rows, cols = torch.nonzero(acts, as_tuple=True)
+        return rows, cols, acts[rows, cols]
+
     def decoder_directions(self) -> torch.Tensor:
         """[d, F] unit-norm dictionary. Normalised with gradient (the reference did it under
         no_grad, so its dictionary never learned)."""

@@ -20,7 +20,7 @@ def encode_csr(
     """(indptr int64 [N+1], indices [nnz], data float32 [nnz]) of the SAE activations.
 
     Only nonzeros are kept, built batch by batch; feature ids ascend within each row
-    (torch.nonzero returns row-major order).
+    (`SparseAutoencoder.encode_sparse`).
     """
     x_all = np.asarray(pooled, dtype=np.float32)
     n, device = len(x_all), next(sae.parameters()).device
@@ -29,11 +29,10 @@ def encode_csr(
     indices, data = [], []
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
-        acts = sae.encode(torch.from_numpy(x_all[start:stop]).to(device))
-        rows, cols = torch.nonzero(acts, as_tuple=True)
+        rows, cols, values = sae.encode_sparse(torch.from_numpy(x_all[start:stop]).to(device))
         counts[start:stop] = torch.bincount(rows, minlength=stop - start).cpu().numpy()
         indices.append(cols.cpu().numpy().astype(dtype))
-        data.append(acts[rows, cols].float().cpu().numpy())
+        data.append(values.float().cpu().numpy())
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     if not indices:

@@ -44,6 +44,16 @@ class TopKSAE(SparseAutoencoder):
     def activate(self, h_pre: torch.Tensor) -> torch.Tensor:
         return keep_top(h_pre, self.k)
 
+    def encode_sparse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The k winners straight from topk: no dense [B, F] zeros, scatter and nonzero
+        scan (those cost more than the topk itself at 24,576 features)."""
+        values, ids = self.pre_activations(x).topk(self.k, dim=-1, sorted=False)
+        ids, order = ids.sort(dim=-1)
+        values = values.gather(-1, order).relu()
+        keep = values > 0
+        rows = torch.arange(len(ids), device=ids.device).unsqueeze(1).expand_as(ids)
+        return rows[keep], ids[keep], values[keep]
+
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, k={self.k}"
 

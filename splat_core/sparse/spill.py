@@ -1,4 +1,5 @@
-"""Append-only columnar spill files (raw numpy bytes, one file per column; no pickle)."""
+"""Spill files (raw numpy bytes, one file per column; no pickle): append-only `Spill`s, and
+`Run`s, one read block's entries grouped by bucket, written once."""
 
 from __future__ import annotations
 
@@ -51,3 +52,34 @@ class Spill:
         for p in self.paths.values():
             p.unlink(missing_ok=True)
         self.size = 0
+
+
+class Run:
+    """One block's (feature, key) entries, grouped by bucket: bucket b is the range
+    offsets[b]:offsets[b + 1] of each column file."""
+
+    def __init__(self, stem: Path, features: np.ndarray, keys: np.ndarray, offsets: np.ndarray):
+        self.paths = {"f": Path(f"{stem}.f"), "k": Path(f"{stem}.k")}
+        self.dtypes = {"f": features.dtype, "k": keys.dtype}
+        self.offsets = offsets
+        features.tofile(self.paths["f"])
+        keys.tofile(self.paths["k"])
+
+    def size(self, b: int) -> int:
+        return int(self.offsets[b + 1] - self.offsets[b])
+
+    def read_into(self, b: int, column: str, out: np.ndarray) -> None:
+        """Bucket b's entries of `column` into `out` (of length size(b))."""
+        self.read_range(b, column, 0, out)
+
+    def read_range(self, b: int, column: str, start: int, out: np.ndarray) -> None:
+        """Bucket b's entries start:start + len(out) of `column` into `out`."""
+        if len(out) == 0:
+            return
+        with open(self.paths[column], "rb") as fh:
+            fh.seek((int(self.offsets[b]) + start) * self.dtypes[column].itemsize)
+            fh.readinto(memoryview(out).cast("B"))
+
+    def delete(self) -> None:
+        for p in self.paths.values():
+            p.unlink(missing_ok=True)

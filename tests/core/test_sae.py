@@ -309,7 +309,11 @@ def test_loss_recovered_matches_formula():
 # --- sparse encoding ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sae", [TopKSAE(16, 300, 7, gen()), _relu_with_dead_latents()])
+@pytest.mark.parametrize(
+    "sae",
+    # k=200 of 300: most winners are negative, so topk's own output must drop them
+    [TopKSAE(16, 300, 7, gen()), TopKSAE(16, 300, 200, gen()), _relu_with_dead_latents()],
+)
 def test_encode_csr_equals_dense_nonzeros(sae):
     x = np.random.default_rng(3).normal(size=(250, 16)).astype(np.float32)
     indptr, indices, data = encode_csr(sae, x, batch_size=64)
