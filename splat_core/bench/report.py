@@ -35,7 +35,8 @@ def _fmt(value, unit: str = "") -> str:
     if unit == "nnz/s":
         return f"{value / 1e6:,.2f}M nnz/s"
     if isinstance(value, float):
-        return f"{value:,.3g}{unit}" if abs(value) < 100 else f"{value:,.1f}{unit}"
+        digits = ".3g" if abs(value) < 1 else ".2f" if abs(value) < 100 else ",.1f"
+        return f"{value:{digits}}{unit}"
     return f"{value:,}{unit}"
 
 
