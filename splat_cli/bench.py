@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from splat_cli.common import add_home_option, fail, print_json
+from splat_cli.common import add_home_option, fail, positive_int, print_json
 from splat_core.config import splat_home
 
 
@@ -16,25 +16,25 @@ def register(sub) -> None:
         "transpose", help="feature-store build: throughput and peak memory at 1x and 2x samples"
     )
     add_home_option(t)
-    t.add_argument("--scales", type=int, nargs="+", default=[1, 2])
-    t.add_argument("--budget-mb", type=int, default=256)
-    t.add_argument("--repeats", type=int, default=3, help="builds per scale (median)")
+    t.add_argument("--scales", type=positive_int, nargs="+", default=[1, 2])
+    t.add_argument("--budget-mb", type=positive_int, default=256)
+    t.add_argument("--repeats", type=positive_int, default=3, help="builds per scale (median)")
     t.add_argument("--json", action="store_true")
     t.set_defaults(run=run_transpose)
     q = bench_sub.add_parser("query", help="in-process query latency over every feature")
     add_home_option(q)
-    q.add_argument("--repeats", type=int, default=1)
+    q.add_argument("--repeats", type=positive_int, default=1)
     q.add_argument("--json", action="store_true")
     q.set_defaults(run=run_query)
     a = bench_sub.add_parser(
         "api", help="HTTP latency (top-20, summary, activation lists) vs the seed's dense Zarr"
     )
     add_home_option(a)
-    a.add_argument("--repeats", type=int, default=30)
-    a.add_argument("--json-repeats", type=int, default=5)
+    a.add_argument("--repeats", type=positive_int, default=30)
+    a.add_argument("--json-repeats", type=positive_int, default=5)
     a.add_argument("--dense-dir", default=None, help="where to write the dense baseline rows")
     a.add_argument("--load-seconds", type=float, default=30.0, help="0 skips the load test")
-    a.add_argument("--clients", type=int, default=16)
+    a.add_argument("--clients", type=positive_int, default=16)
     a.add_argument("--out", default=None, help="also write the JSON report here")
     a.add_argument("--json", action="store_true")
     a.set_defaults(run=run_api)
@@ -42,8 +42,8 @@ def register(sub) -> None:
         "encode", help="encode samples/s beside the matmul rate of the same shapes (roofline)"
     )
     add_home_option(e)
-    e.add_argument("--samples", type=int, default=20_000)
-    e.add_argument("--repeats", type=int, default=3)
+    e.add_argument("--samples", type=positive_int, default=20_000)
+    e.add_argument("--repeats", type=positive_int, default=3)
     e.set_defaults(run=run_encode)
     s = bench_sub.add_parser(
         "seed-store",
@@ -65,25 +65,27 @@ def register(sub) -> None:
     )
     u.add_argument("--small", action="store_true", help="with --make-store: 20,000 x 512")
     u.add_argument("--out", default=None, help="report folder (default: HOME/bench)")
-    u.add_argument("--repeats", type=int, default=30, help="timed calls per read and request")
-    u.add_argument("--json-repeats", type=int, default=5)
+    u.add_argument(
+        "--repeats", type=positive_int, default=30, help="timed calls per read and request"
+    )
+    u.add_argument("--json-repeats", type=positive_int, default=5)
     u.add_argument("--load-seconds", type=float, default=0.0, help="> 0 adds a load test")
-    u.add_argument("--clients", type=int, default=16)
-    u.add_argument("--query-repeats", type=int, default=1)
-    u.add_argument("--encode-samples", type=int, default=1024)
-    u.add_argument("--encode-repeats", type=int, default=3)
-    u.add_argument("--scales", type=int, nargs="+", default=[1, 2])
-    u.add_argument("--budget-mb", type=int, default=256)
+    u.add_argument("--clients", type=positive_int, default=16)
+    u.add_argument("--query-repeats", type=positive_int, default=1)
+    u.add_argument("--encode-samples", type=positive_int, default=1024)
+    u.add_argument("--encode-repeats", type=positive_int, default=3)
+    u.add_argument("--scales", type=positive_int, nargs="+", default=[1, 2])
+    u.add_argument("--budget-mb", type=positive_int, default=256)
     u.add_argument(
         "--scan-batches",
-        type=int,
+        type=positive_int,
         default=20,
         help="batches of the sample-major scan measured (the rest extrapolated)",
     )
-    u.add_argument("--scan-repeats", type=int, default=3)
+    u.add_argument("--scan-repeats", type=positive_int, default=3)
     u.add_argument(
         "--size-probes",
-        type=int,
+        type=positive_int,
         default=16,
         help="dense rows written to estimate the dense array's bytes",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -22,6 +23,17 @@ def add_home_option(parser) -> None:
     parser.add_argument(
         "--home", default=None, help="SPLAT_HOME (default: $SPLAT_HOME, else ./splat_home)"
     )
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (counts, repeats, sizes)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def print_json(obj) -> None:

@@ -38,3 +38,21 @@ def tiny_home(tmp_path_factory):
     finally:
         torch.set_num_threads(threads)
     return root
+
+
+def shard_entries(home) -> tuple:
+    """(global sample ids, feature ids, values) of every activation shard under `home`,
+    read straight from the CSR shards: the direct computation queries are checked against."""
+    import numpy as np
+
+    from splat_core import catalog
+    from splat_core.artifacts import open_zarr_artifact
+
+    rows, cols, vals = [], [], []
+    for key in sorted(catalog.read_catalog(home)["activations"]["partitions"]):
+        shard = open_zarr_artifact(catalog.current_path(home, "activations", key))
+        m = shard.row_slice(0, shard.shape[0]).tocoo()
+        rows.append(m.row + shard.sample_start)
+        cols.append(m.col)
+        vals.append(m.data)
+    return tuple(map(np.concatenate, (rows, cols, vals)))

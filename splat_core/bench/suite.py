@@ -29,7 +29,7 @@ from splat_core.bench.layouts import batch_scan, dense_transposed_bytes, store_b
 from splat_core.bench.query import bench_queries
 from splat_core.bench.report import TARGETS, render_markdown, verdict
 from splat_core.bench.seed_store import ANALYSIS, SMALL, write_seed_store
-from splat_core.bench.transpose import bench_transpose
+from splat_core.bench.transpose import bench_transpose, check_args
 from splat_core.query import Reader
 
 SEED_REPORT = Path("bench") / "seed_store.json"  # under the home: the store's own figures
@@ -62,6 +62,7 @@ def run_suite(
     scratch: str | Path | None = None,
     progress: Callable[[str], None] = print,
 ) -> dict:
+    check_args(scales, budget_mb)  # before minutes of store-making
     home = Path(home)
     out_dir = Path(out_dir) if out_dir else home / "bench"
     notes: list[str] = []
@@ -84,7 +85,7 @@ def run_suite(
         query = bench_queries(home, query_repeats)
     with timer("seed layouts: bytes on disk and batch Zarr scan"), _tmp(scratch) as tmp:
         dense = dense_transposed_bytes(reader.csc, features, size_probes, tmp)
-        scan = batch_scan(reader._shards()[1], reader.csc, features, scan_batches,
+        scan = batch_scan(reader.activation_shards(), reader.csc, features, scan_batches,
                           scan_repeats, tmp)  # fmt: skip
     with timer(f"encode ({encode_samples:,} samples)"):
         encode = bench_encode(home, max_samples=encode_samples, repeats=encode_repeats)
@@ -213,7 +214,7 @@ def read_ratios(api: dict) -> dict:
 def store_info(reader: Reader) -> dict:
     csc = reader.csc
     per_sample = np.concatenate([np.diff(s.v_indptr.read(0, s.n_rows + 1))
-                                 for s in reader._shards()[1]])  # fmt: skip
+                                 for s in reader.activation_shards()])  # fmt: skip
     counts = reader.feature_counts()
     near = {n: int(counts[np.argmin(np.abs(counts - n))]) for n in (100_000, BIG)}
     seed_scale = (csc.n_samples >= 1_000_000 and csc.n_features >= 24_576

@@ -76,9 +76,19 @@ def _measure(paths, n_samples, n_features, budget, out: Path, repeats: int) -> d
                "budget_bytes": budget}  # fmt: skip
 
 
+def check_args(scales, budget_mb: int, repeats: int = 1) -> None:
+    """Refuse what would fail minutes in: scales are sample multiples, all counts >= 1."""
+    bad = [s for s in scales if int(s) < 1]
+    if not scales or bad:
+        raise ValueError(f"scales must be integers >= 1 (sample multiples), got {list(scales)}")
+    if budget_mb < 1 or repeats < 1:
+        raise ValueError(f"budget_mb and repeats must be >= 1, got {budget_mb}, {repeats}")
+
+
 def bench_transpose(
     home: Path, scales=(1, 2), budget_mb: int = 256, repeats: int = 3
 ) -> list[dict]:
+    check_args(scales, budget_mb, repeats)
     results = []
     for copies in scales:
         tmp = Path(tempfile.mkdtemp(prefix="splat-bench-"))

@@ -161,6 +161,10 @@ class Reader:
 
         return self._get("samples", load)
 
+    def activation_shards(self) -> list:
+        """The activation CSR shards (`CSRStore`), in sample order."""
+        return self._shards()[1]
+
     def _shards(self) -> tuple[list[int], list]:
         def load():
             stores = [open_zarr_artifact(p) for p in self.partitions("activations").values()]

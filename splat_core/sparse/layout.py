@@ -148,7 +148,8 @@ def _raw_dir(arr: zarr.Array) -> Path | None:
 
 class PositionalWriter:
     """Writes ranges of a fixed-length raw-bytes array in any order, from any thread
-    (positional writes into its chunk files); `close` pads every chunk file to full size."""
+    (positional writes into its chunk files; zarr's own write path costs ~1 s per 100M
+    entries in locks and copies); `close` pads every chunk file to full size, as zarr does."""
 
     def __init__(self, arr: zarr.Array):
         self.arr = arr
@@ -196,16 +197,14 @@ class ChunkAppender:
     """Writes a 1-D array front to back in whole chunks, so zarr never read-modify-writes.
 
     Holds at most one chunk of pending values. With grow=True the array is resized as it
-    fills (streaming writers whose final length is unknown). Raw-bytes arrays of fixed
-    length get their chunk files written directly (zarr's write path costs ~1 s per 100M
-    entries in locks and copies); edge chunks are zero-padded to full size, as zarr does.
+    fills (streaming writers whose final length is unknown). Raw-bytes arrays of known
+    length are faster written with `PositionalWriter`.
     """
 
     def __init__(self, arr: zarr.Array, grow: bool = False):
         self.arr, self.grow = arr, grow
         self.step = int(arr.chunks[0])
         self.dtype = np.dtype(arr.dtype)
-        self._dir = None if grow else _raw_dir(arr)
         self.pos = 0  # elements already in the array
         self._buf = np.empty(self.step, self.dtype)
         self._fill = 0
@@ -244,21 +243,5 @@ class ChunkAppender:
         end = self.pos + len(block)
         if self.grow and end > self.arr.shape[0]:
             self.arr.resize((end,))
-        if self._dir is None:
-            self.arr[self.pos : end] = block
-        else:
-            self._put_raw(block)
+        self.arr[self.pos : end] = block
         self.pos = end
-
-    def _put_raw(self, block: np.ndarray) -> None:
-        if self.pos + len(block) > self.arr.shape[0]:
-            raise ValueError(f"writing past the end of {self.arr.path} ({self.arr.shape[0]})")
-        raw = np.ascontiguousarray(block, dtype=self.dtype.newbyteorder("<"))
-        for i in range(0, len(raw), self.step):
-            part = raw[i : i + self.step]
-            path = self._dir / self.arr.metadata.encode_chunk_key(((self.pos + i) // self.step,))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "wb") as fh:
-                fh.write(part.data)
-                if len(part) < self.step:  # the edge chunk, stored at full size
-                    fh.write(bytes((self.step - len(part)) * self.dtype.itemsize))

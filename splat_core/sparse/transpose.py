@@ -50,7 +50,9 @@ DEFAULT_WORKERS = 2
 MIN_CAPACITY = 16
 # Bigger buckets scatter over more memory (cache and TLB misses) for no gain in passes.
 MAX_CAPACITY = 1 << 21
-READ_BYTES_PER_ENTRY = 48  # pass-2 temporaries per entry read (rows, ids, keys, grouped copy)
+# Pass-2 bytes per entry of a block in flight: ids and values read (6), grouped ids and keys
+# (10), with room for the run file's page cache; conservative, as blocks are a small share.
+READ_BYTES_PER_ENTRY = 48
 MAX_SAMPLES = 1 << 32  # the key holds the sample id in its low 32 bits
 
 

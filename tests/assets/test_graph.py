@@ -15,6 +15,7 @@ from splat_assets.resources import SplatSettings
 from splat_assets.runner import materialize_graph
 from splat_core import catalog, steps
 from splat_core.artifacts import open_zarr_artifact
+from tests.conftest import shard_entries
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 TINY: list[str] = []  # the tiny profile as it is
@@ -47,14 +48,7 @@ def test_feature_store_matches_the_shards(materialized):
     """The CSC store holds exactly the CSR shards' entries, each feature highest first."""
     home = materialized[0]
     csc = open_zarr_artifact(catalog.current_path(home, "feature_store"))
-    rows, cols, vals = [], [], []
-    for key in ("000", "001"):
-        shard = open_zarr_artifact(catalog.current_path(home, "activations", key))
-        m = shard.row_slice(0, shard.shape[0]).tocoo()
-        rows.append(m.row + shard.sample_start)
-        cols.append(m.col)
-        vals.append(m.data)
-    rows, cols, vals = map(np.concatenate, (rows, cols, vals))
+    rows, cols, vals = shard_entries(home)
     for f in range(csc.n_features):
         ids, values = csc.feature(f)
         mine = cols == f

@@ -19,10 +19,10 @@ from splat_assets.instance import prepare_dagster_home
 from splat_assets.io_managers import ANALYSIS
 from splat_cli.main import main
 from splat_core import catalog, homes
-from splat_core.artifacts import open_zarr_artifact
 from splat_core.query import Reader
 from splat_server.app import create_app
 from splat_server.settings import ServerSettings
+from tests.conftest import shard_entries
 
 BUCKET = "splat-test"
 HOME = f"s3://{BUCKET}/homes/tiny"
@@ -144,14 +144,7 @@ def test_top_activations_through_the_query_layer(materialized, reader_env):
         info = catalog.read_catalog(HOME)
         assert reader.versions["feature_store"] == info["feature_store"]["version"]
         # direct computation from the activations asset (CSR shards), read from the bucket
-        rows, cols, vals = [], [], []
-        for key in ("000", "001"):
-            shard = open_zarr_artifact(catalog.current_path(HOME, "activations", key))
-            m = shard.row_slice(0, shard.shape[0]).tocoo()
-            rows.append(m.row + shard.sample_start)
-            cols.append(m.col)
-            vals.append(m.data)
-        rows, cols, vals = map(np.concatenate, (rows, cols, vals))
+        rows, cols, vals = shard_entries(HOME)
         assert reader.n_samples == info["feature_store"]["metadata"]["n_samples"]
         for f in range(reader.n_features):
             mine = cols == f

@@ -17,6 +17,7 @@ from splat_core import catalog
 from splat_core.bench import suite as suite_mod
 from splat_core.bench.report import render_markdown
 from splat_core.bench.suite import REQUIRED, analysis_section, run_suite, seed_store
+from splat_core.bench.transpose import check_args
 from splat_core.query import Reader
 
 # the targets, written out here rather than imported, so the report is checked
@@ -103,7 +104,7 @@ def test_sample_major_bytes_count_the_written_rows(suite):
     home, _, report = suite
     major = report["bytes"]["sample_major"]
     with Reader.open(home) as reader:
-        shards = reader._shards()[1]
+        shards = reader.activation_shards()
         rows = [np.diff(s.v_indptr.read(0, s.n_rows + 1)) for s in shards]
     nnz = int(np.concatenate(rows)[: major["rows_written"]].sum())
     assert major["rows_written"] == 5_000 and major["nnz_written"] == nnz
@@ -170,3 +171,13 @@ def test_cli_passes_its_options_and_prints_the_table(suite, monkeypatch, capsys,
     assert seen["make_store"] and seen["small"] and seen["encode_samples"] == 100
     assert seen["load_seconds"] == 2.0 and seen["out_dir"] == str(tmp_path / "o")
     assert "| bytes_per_nnz |" in capsys.readouterr().out
+
+
+def test_bad_counts_are_refused_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="scales must be integers >= 1"):
+        run_suite(tmp_path / "home", make_store=True, scales=(1, 0))
+    assert not (tmp_path / "home").exists()  # refused before the store was started
+    with pytest.raises(ValueError, match="repeats must be >= 1"):
+        check_args((1, 2), 256, 0)
+    with pytest.raises(SystemExit):  # the CLI refuses it at parse time
+        main(["bench", "transpose", "--repeats", "0"])

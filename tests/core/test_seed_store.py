@@ -37,7 +37,7 @@ def store(tmp_path_factory):
 
 
 def _csr(reader: Reader) -> sp.csr_matrix:
-    shards = reader._shards()[1]
+    shards = reader.activation_shards()
     return sp.vstack([s.row_slice(0, s.n_rows) for s in shards]).tocsr()
 
 
@@ -67,7 +67,7 @@ def test_big_features_and_density(store):
 def test_stores_are_valid(store):
     home, _ = store
     reader = Reader.open(home)
-    for shard in reader._shards()[1]:
+    for shard in reader.activation_shards():
         assert check_csr(shard) == []
     assert check_csc(reader.csc) == []
 
@@ -115,7 +115,7 @@ def test_dense_baseline_reads_the_same(store, tmp_path):
 
 def test_batch_scan_reads_the_same(store, tmp_path):
     reader = Reader.open(store[0])
-    arr = write_sample_major(tmp_path / "batches.zarr", reader._shards()[1],
+    arr = write_sample_major(tmp_path / "batches.zarr", reader.activation_shards(),
                              reader.n_samples, reader.n_features)  # fmt: skip
     ids, values = reader.activations(1)
     order = np.argsort(ids)
