@@ -1,55 +1,51 @@
 """Asset checks on the non-partitioned assets; each re-reads the published data, so it can
-be re-run from the UI against the current version. Blocking where a wrong result flows on."""
+be re-run from the UI against the current version. Blocking where a wrong result flows on.
+Names and descriptions are the asset contract's; the checks themselves are splat_core's."""
+
+from collections.abc import Callable
 
 import dagster as dg
 
-from splat_assets.metadata import dagster_metadata
 from splat_assets.resources import SplatSettings
-from splat_core import catalog, checks
+from splat_assets.specs import check_result
+from splat_core.pipeline import checks
 from splat_core.sae import read_metrics
-from splat_core.sparse import check_csc, check_nnz_conserved
+from splat_core.store import catalog, contract
 
 
-def _result(outcome: checks.CheckOutcome) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=outcome.passed, metadata=dagster_metadata(outcome.metadata))
+def splat_check(asset: str, **extra) -> Callable:
+    """`@dg.asset_check` named and described by the asset's (one) check in the contract."""
+    (check,) = contract.spec(asset).checks
+    return dg.asset_check(asset=asset, name=check.name, description=check.description,
+                          blocking=True, **extra)  # fmt: skip
 
 
-@dg.asset_check(asset="vocab", blocking=True, description="<PAD> present, ids contiguous")
+@splat_check("vocab")
 def vocab_valid(vocab) -> dg.AssetCheckResult:
-    ability, weapons = vocab
-    problems = [] if len(weapons) else ["empty weapon vocabulary"]
-    return _result(checks.CheckOutcome.from_problems(problems, n_tokens=len(ability)))
+    return check_result(checks.check_vocab(vocab))
 
 
-@dg.asset_check(asset="builds", blocking=True, description="ids within vocabularies, no <PAD>")
+@splat_check("builds")
 def builds_valid(builds) -> dg.AssetCheckResult:
-    return _result(checks.check_builds(builds))
+    return check_result(checks.check_builds(builds))
 
 
-@dg.asset_check(asset="base_model", blocking=True, description="finite weights")
+@splat_check("base_model")
 def base_model_finite(base_model) -> dg.AssetCheckResult:
-    return _result(checks.check_finite_weights(base_model))
+    return check_result(checks.check_finite_weights(base_model))
 
 
-@dg.asset_check(
-    asset="sae",
-    blocking=True,
-    description="explained variance, loss recovered and dead fraction within bounds",
-)
+@splat_check("sae")
 def sae_quality(sae, settings: SplatSettings) -> dg.AssetCheckResult:
     metrics = read_metrics(catalog.current_path(settings.home_path(), "sae"))
     bounds = settings.config().sae_eval
-    return _result(checks.check_sae_quality(metrics, bounds.__dict__))
+    return check_result(checks.check_sae_quality(metrics, bounds.__dict__))
 
 
-@dg.asset_check(asset="feature_store", blocking=True,
-                additional_ins={"activations": dg.AssetIn("activations")},
-                description="CSC invariants, descending order per feature, no NaN, "
-                "nnz conserved from the CSR shards")  # fmt: skip
+@splat_check("feature_store", additional_ins={"activations": dg.AssetIn("activations")})
 def feature_store_valid(feature_store, activations) -> dg.AssetCheckResult:
-    problems = check_csc(feature_store)
-    problems += check_nnz_conserved([activations[k] for k in sorted(activations)], feature_store)
-    return _result(checks.CheckOutcome.from_problems(problems, nnz=int(feature_store.nnz)))
+    shards = [activations[k] for k in sorted(activations)]
+    return check_result(checks.check_feature_store(feature_store, shards))
 
 
 ALL_CHECKS = [vocab_valid, builds_valid, base_model_finite, sae_quality, feature_store_valid]

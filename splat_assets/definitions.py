@@ -10,42 +10,54 @@ from __future__ import annotations
 import dagster as dg
 
 from splat_assets.analysis import build_analysis_assets
-from splat_assets.assets import build_assets, shard_partitions
+from splat_assets.assets import build_assets
 from splat_assets.checks import ALL_CHECKS
 from splat_assets.executors import executor_from_env
-from splat_assets.io_managers import CheckpointIOManager, ParquetIOManager, ZarrIOManager
+from splat_assets.io_managers import io_managers
 from splat_assets.resources import SplatSettings, default_settings
-from splat_assets.schedules import SHARD_ASSETS, build_shard_schedule
+from splat_assets.schedules import build_shard_schedule
+from splat_assets.specs import shard_partitions
+from splat_core.store.contract import SHARD_ASSETS
 
 
 def build_definitions(settings: SplatSettings | None = None) -> dg.Definitions:
     settings = settings or default_settings()
     n_shards = settings.config().samples.n_shards
-    assets = build_assets(n_shards) + build_analysis_assets()
     shards_job = dg.define_asset_job(
         "shards_job",
         selection=dg.AssetSelection.assets(*SHARD_ASSETS),
         executor_def=executor_from_env(default=dg.multiprocess_executor),
     )
-    keys = shard_partitions(n_shards).get_partition_keys()
     return dg.Definitions(
-        assets=assets,
+        assets=build_assets(n_shards) + build_analysis_assets(),
         asset_checks=ALL_CHECKS,
         jobs=[shards_job],
-        schedules=[build_shard_schedule(shards_job, keys)],
+        schedules=[build_shard_schedule(shards_job, shard_keys(settings))],
         executor=executor_from_env(),
-        resources={
-            "settings": settings,
-            "parquet_io": ParquetIOManager(home=settings.home),
-            "zarr_io": ZarrIOManager(home=settings.home),
-            "checkpoint_io": CheckpointIOManager(home=settings.home),
-        },
+        resources={"settings": settings, **io_managers(settings.home)},
     )
+
+
+def shard_keys(settings: SplatSettings | None = None) -> list[str]:
+    n_shards = (settings or default_settings()).config().samples.n_shards
+    return shard_partitions(n_shards).get_partition_keys()
 
 
 defs = build_definitions()
 
 
+# Module-level job factories, so that `dg.reconstructable` can rebuild them on a worker from
+# the environment (SPLAT_HOME, SPLAT_PROFILE, SPLAT_OVERRIDES, SPLAT_EXECUTOR).
+
+
 def shards_job() -> dg.JobDefinition:
-    """The shard job of the definitions built from the environment (for reconstructable)."""
     return build_definitions().resolve_job_def("shards_job")
+
+
+def all_assets_job() -> dg.JobDefinition:
+    """Every asset, on the configured executor."""
+    job = dg.define_asset_job("all_assets", selection=dg.AssetSelection.all(),
+                              executor_def=executor_from_env())  # fmt: skip
+    return dg.Definitions.merge(build_definitions(), dg.Definitions(jobs=[job])).resolve_job_def(
+        "all_assets"
+    )

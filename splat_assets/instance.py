@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from splat_core import homes
+from splat_core.store import homes
 
 DEFAULT_YAML = """telemetry:
   enabled: false
@@ -22,7 +22,7 @@ def prepare_dagster_home(home: Path | str) -> Path:
     """Set DAGSTER_HOME (if unset) and SPLAT_DAGSTER_STORAGE; write dagster.yaml if missing.
 
     The default is `<home>/dagster`; for a remote home (an fsspec URL) the instance stays on
-    this machine, in the home's local cache directory (splat_core.homes.local_dir)."""
+    this machine, in the home's local cache directory (splat_core.store.homes.local_dir)."""
     default = homes.local_dir(home) / "dagster"
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or default).resolve()
     dagster_home.mkdir(parents=True, exist_ok=True)

@@ -4,11 +4,12 @@ SPLAT_HOME may be a local directory or an fsspec URL (`s3://bucket/prefix`): cat
 uploads a remote home's versions and catalog.current_path gives a local copy, so assets only
 ever see local directories.
 
-An asset writes its files into the staging directory `SplatSettings.staging_dir` gave it and
+An asset writes its files into the staging directory `SplatSettings.staging` gave it and
 returns `Staged(dir, metadata)`; the IO manager makes that directory the current version
-(catalog.publish). Loading returns the artifact opened by its kind: Parquet tables, Zarr
-stores (lazily), checkpoints as modules. A non-partitioned asset that reads a partitioned
-one receives {partition: artifact}.
+(catalog.publish). Loading returns the artifact opened by its kind (store.artifacts
+.open_artifact): Parquet tables, Zarr stores (lazily), checkpoints as modules. A
+non-partitioned asset that reads a partitioned one receives {partition: artifact}. Which
+kinds each manager stores is the asset contract's `io_manager`.
 """
 
 from __future__ import annotations
@@ -18,12 +19,8 @@ from pathlib import Path
 from typing import ClassVar
 
 import dagster as dg
-import pyarrow.parquet as pq
 
-from splat_core import artifacts, catalog
-
-ANALYSIS = ("feature_stats", "feature_histograms", "token_idf", "feature_tokens",
-            "feature_weapons", "feature_influence", "feature_neighbors")  # fmt: skip
+from splat_core.store import artifacts, catalog, contract
 
 
 @dataclass
@@ -35,14 +32,16 @@ class Staged:
 class _VersionedIOManager(dg.ConfigurableIOManager):
     home: str
 
-    kinds: ClassVar[tuple[str, ...]] = ()
+    key: ClassVar[contract.IOManager]
 
     def handle_output(self, context: dg.OutputContext, obj: Staged) -> None:
         if not isinstance(obj, Staged):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected Staged, got {obj!r}")
         kind = artifacts.artifact_kind(obj.path)
-        if kind not in self.kinds:
-            raise TypeError(f"{type(self).__name__} stores {self.kinds}, not {kind!r}")
+        if kind not in contract.kinds(self.key):
+            raise TypeError(
+                f"{type(self).__name__} stores {contract.kinds(self.key)}, not {kind!r}"
+            )
         partition = context.partition_key if context.has_partition_key else None
         final = catalog.publish(self.home, _name(context), obj.path, obj.metadata, partition)
         context.add_output_metadata({"path": dg.MetadataValue.path(str(final))})
@@ -52,14 +51,11 @@ class _VersionedIOManager(dg.ConfigurableIOManager):
         name = _name(upstream) if upstream is not None else context.asset_key.path[-1]
         if context.has_asset_partitions and not context.has_partition_key:
             return {
-                key: self.load_path(catalog.current_path(self.home, name, key))
+                key: artifacts.open_artifact(catalog.current_path(self.home, name, key))
                 for key in sorted(context.asset_partition_keys)
             }
         partition = context.asset_partition_key if context.has_asset_partitions else None
-        return self.load_path(catalog.current_path(self.home, name, partition))
-
-    def load_path(self, path: Path):
-        raise NotImplementedError
+        return artifacts.open_artifact(catalog.current_path(self.home, name, partition))
 
 
 def _name(context) -> str:
@@ -69,32 +65,21 @@ def _name(context) -> str:
 class ParquetIOManager(_VersionedIOManager):
     """vocab, builds, samples (with their vocabularies) and the analysis tables."""
 
-    kinds: ClassVar[tuple[str, ...]] = ("vocab", "builds", "samples", *ANALYSIS)
-
-    def load_path(self, path: Path):
-        kind = artifacts.artifact_kind(path)
-        if kind in ANALYSIS:
-            return pq.read_table(path / f"{kind}.parquet")
-        if kind == "builds":
-            return artifacts.read_builds_dir(path)
-        if kind == "samples":
-            return artifacts.read_samples_dir(path)
-        return artifacts.read_vocab_dir(path)
+    key: ClassVar[contract.IOManager] = "parquet_io"
 
 
 class ZarrIOManager(_VersionedIOManager):
     """pooled, activations, feature_store: Zarr v3 arrays and sparse groups, opened lazily."""
 
-    kinds: ClassVar[tuple[str, ...]] = ("pooled", "activations", "feature_store")
-
-    def load_path(self, path: Path):
-        return artifacts.open_zarr_artifact(path)
+    key: ClassVar[contract.IOManager] = "zarr_io"
 
 
 class CheckpointIOManager(_VersionedIOManager):
     """base_model and sae: safetensors + JSON config + metrics, loaded as torch modules."""
 
-    kinds: ClassVar[tuple[str, ...]] = ("model", "sae")
+    key: ClassVar[contract.IOManager] = "checkpoint_io"
 
-    def load_path(self, path: Path):
-        return artifacts.load_checkpoint(path)
+
+def io_managers(home: str) -> dict[str, _VersionedIOManager]:
+    """Every IO manager of the contract, by resource key."""
+    return {m.key: m(home=home) for m in (ParquetIOManager, ZarrIOManager, CheckpointIOManager)}

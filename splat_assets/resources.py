@@ -7,8 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from splat_core import catalog, homes
-from splat_core.config import SplatConfig, load_config, splat_home
+from splat_core.pipeline.config import SplatConfig, load_config
+from splat_core.store import catalog, homes
+from splat_core.store.homes import splat_home
 
 
 def overrides_from_env() -> list[str]:
@@ -19,7 +20,7 @@ def overrides_from_env() -> list[str]:
 
 class StepConfig(dg.Config):
     """Per-run settings of an asset, set from the launchpad: config overrides such as
-    `sae.arch=relu` or `train.epochs=5` (see splat_core/config.py for every section)."""
+    `sae.arch=relu` or `train.epochs=5` (see splat_core/pipeline/config.py for every section)."""
 
     overrides: list[str] = []
 
@@ -36,7 +37,7 @@ class SplatSettings(dg.ConfigurableResource):
         return load_config(self.profile, [*self.overrides, *(run.overrides if run else [])])
 
     def home_path(self) -> Path | str:
-        """The home as a Path, or as its URL when it is remote (splat_core.homes)."""
+        """The home as a Path, or as its URL when it is remote (splat_core.store.homes)."""
         return homes.normalize(self.home)
 
     def staging(self, context: dg.AssetExecutionContext):

@@ -1,28 +1,35 @@
-"""Materializing the whole graph in order, in-process, on a Dagster instance.
+"""Materializing the whole graph in order, on a Dagster instance: one stage loop, launched
+in-process (`materialize_graph`) or through the executor of SPLAT_EXECUTOR
+(`execute_graph`).
 
 Dagster runs one partition per run for partitioned assets, so the graph goes in stages:
-unpartitioned assets, each shard, the SAE, each shard again, the feature store. Each stage is
-a real Dagster run (visible in the UI, with its checks).
+consecutive assets of the contract's order with the same partitioning, once per shard for
+the partitioned ones. Each stage is a real Dagster run (visible in the UI, with its checks).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import dagster as dg
 
-ORDER = (
-    ("vocab", False), ("builds", False), ("base_model", False),
-    ("samples", True), ("pooled", True),
-    ("sae", False),
-    ("activations", True),
-    ("feature_store", False),
-    ("feature_stats", False), ("feature_histograms", False), ("token_idf", False),
-    ("feature_tokens", False), ("feature_weapons", False), ("feature_influence", False),
-    ("feature_neighbors", False),
-)  # fmt: skip
-ASSET_NAMES = [name for name, _ in ORDER]
+from splat_assets.definitions import all_assets_job, shard_keys
+from splat_core.store.contract import ASSET_NAMES, SPECS
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+# A stage's run: (asset names, partition key or None) -> a context manager giving the result
+Launch = Callable[[list[str], str | None], contextlib.AbstractContextManager]
+
+
+class GraphRun(NamedTuple):
+    seconds: dict[str, float]
+    """Seconds spent per asset (its partitions summed), in graph order."""
+    run_ids: list[str]
+    """The Dagster run of each stage, in order."""
 
 
 def stages(select: Sequence[str] | None) -> list[tuple[list[str], bool]]:
@@ -32,14 +39,44 @@ def stages(select: Sequence[str] | None) -> list[tuple[list[str], bool]]:
     if unknown:
         raise ValueError(f"unknown assets {sorted(unknown)}; choose from {', '.join(ASSET_NAMES)}")
     out: list[tuple[list[str], bool]] = []
-    for name, partitioned in ORDER:
+    for name in ASSET_NAMES:
         if name not in chosen:
             continue
+        partitioned = SPECS[name].partitioned
         if out and out[-1][1] == partitioned:
             out[-1][0].append(name)
         else:
             out.append(([name], partitioned))
     return out
+
+
+def run_stages(
+    launch: Launch,
+    partition_keys: Sequence[str],
+    select: Sequence[str] | None = None,
+    progress: Callable[[str], None] = print,
+) -> GraphRun:
+    """Every stage in order; a failed run or a failed check stops the graph there."""
+    seconds: dict[str, float] = {}
+    run_ids: list[str] = []
+    for names, partitioned in stages(select):
+        for key in partition_keys if partitioned else [None]:
+            label = "+".join(names) + (f" [{key}]" if key else "")
+            progress(f"materializing {label}")
+            start = time.perf_counter()
+            with launch(names, key) as result:
+                run_ids.append(result.run_id)
+                for name, step_seconds in _step_seconds(result).items():
+                    if name in names:  # asset steps; check steps are named <asset>_<check>
+                        seconds[name] = seconds.get(name, 0.0) + step_seconds
+                failed = [e.check_name for e in result.get_asset_check_evaluations()
+                          if not e.passed]  # fmt: skip
+            if not result.success:
+                raise RuntimeError(f"{label}: run {result.run_id} failed")
+            if failed:
+                raise RuntimeError(f"{label}: checks failed: {', '.join(failed)}")
+            progress(f"  done {label} in {time.perf_counter() - start:.1f}s")
+    return GraphRun(seconds, run_ids)
 
 
 def materialize_graph(
@@ -48,34 +85,36 @@ def materialize_graph(
     select: Sequence[str] | None = None,
     progress: Callable[[str], None] = print,
 ) -> dict[str, float]:
-    """Run every stage; returns seconds spent per asset (partitions summed)."""
-    graph = defs.resolve_asset_graph()
-    assets = list(defs.assets or [])
-    checks = list(defs.asset_checks or [])
+    """Every stage in this process, on `defs`; returns seconds spent per asset."""
+    assets, checks = list(defs.assets or []), list(defs.asset_checks or [])
+    keys = defs.resolve_asset_graph().get(dg.AssetKey("samples")).partitions_def
     resources = defs.resources or {}
-    keys = graph.get(dg.AssetKey("samples")).partitions_def.get_partition_keys()
-    seconds: dict[str, float] = {}
-    for names, partitioned in stages(select):
+
+    def launch(names: list[str], key: str | None):
         selection = dg.AssetSelection.assets(*names) | dg.AssetSelection.checks_for_assets(*names)
-        for key in keys if partitioned else [None]:
-            label = f"{'+'.join(names)}" + (f" [{key}]" if key else "")
-            progress(f"materializing {label}")
-            start = time.perf_counter()
-            result = dg.materialize(
-                [*assets, *checks], selection=selection, partition_key=key, instance=instance,
-                resources=resources, raise_on_error=True, run_config=QUIET,
-            )  # fmt: skip
-            took = time.perf_counter() - start
-            for name, step_seconds in _step_seconds(result).items():
-                if name in names:  # asset steps; check steps are named <asset>_<check>
-                    seconds[name] = seconds.get(name, 0.0) + step_seconds
-            failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
-            if failed:
-                raise RuntimeError(
-                    f"{label}: checks failed: {', '.join(e.check_name for e in failed)}"
-                )
-            progress(f"  done {label} in {took:.1f}s")
-    return seconds
+        return contextlib.nullcontext(dg.materialize(
+            [*assets, *checks], selection=selection, partition_key=key, instance=instance,
+            resources=resources, raise_on_error=True, run_config=QUIET,
+        ))  # fmt: skip
+
+    return run_stages(launch, keys.get_partition_keys(), select, progress).seconds
+
+
+def execute_graph(
+    instance: dg.DagsterInstance,
+    select: Sequence[str] | None = None,
+    progress: Callable[[str], None] = print,
+) -> list[str]:
+    """Every stage as a run of the reconstructable all-assets job, on the executor of
+    SPLAT_EXECUTOR (e.g. a Dask cluster); returns the run ids."""
+    job = dg.reconstructable(all_assets_job)
+
+    def launch(names: list[str], key: str | None):
+        tags = {"dagster/partition": key} if key else None
+        return dg.execute_job(job, instance, run_config=QUIET, tags=tags,
+                              asset_selection=[dg.AssetKey(n) for n in names])  # fmt: skip
+
+    return run_stages(launch, shard_keys(), select, progress).run_ids
 
 
 def _step_seconds(result) -> dict[str, float]:
@@ -85,6 +124,3 @@ def _step_seconds(result) -> dict[str, float]:
         if event.event_type_value == "STEP_SUCCESS":
             out[event.step_key] = event.event_specific_data.duration_ms / 1000
     return out
-
-
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

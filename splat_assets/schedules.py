@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from splat_core.freshness import stale_partitions
-
-SHARD_ASSETS = ("samples", "pooled", "activations")
+from splat_core.pipeline.freshness import UPSTREAM, stale_partitions
+from splat_core.store.contract import SHARD_ASSETS
 
 
 def _latest(instance: dg.DagsterInstance, asset: str, partition: str | None = None):
@@ -27,7 +26,7 @@ def build_shard_schedule(job: dg.UnresolvedAssetJobDefinition, partition_keys: l
     def backfill_stale_shards(context: dg.ScheduleEvaluationContext):
         """One run per shard whose samples/pooled/activations are missing or older than the
         builds, the model or the SAE they were computed from."""
-        upstream = {a: _latest(context.instance, a) for a in ("builds", "base_model", "sae")}
+        upstream = {a: _latest(context.instance, a) for a in UPSTREAM}
         times = {
             asset: {k: _latest(context.instance, asset, k) for k in partition_keys}
             for asset in SHARD_ASSETS

@@ -7,9 +7,9 @@ import sys
 from dataclasses import asdict
 
 from splat_cli.common import add_profile_options, fail, print_json
-from splat_core.config import load_config
-from splat_core.refdata import ImportReport, ReferenceDataError, read_reference_dataset
-from splat_core.synth import generate_builds, write_synthetic_dataset
+from splat_core.builds.reference import ImportReport, ReferenceDataError, read_reference_dataset
+from splat_core.builds.synth import generate_builds, write_synthetic_dataset
+from splat_core.pipeline.config import load_config
 
 
 def register(sub) -> None:

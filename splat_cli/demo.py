@@ -19,9 +19,9 @@ from pathlib import Path
 
 from splat_cli.common import add_home_option, fail, progress
 from splat_cli.serve import dagster_command, ui_command
-from splat_core import homes
-from splat_core.catalog import read_catalog
-from splat_core.config import splat_home
+from splat_core.store import homes
+from splat_core.store.catalog import read_catalog
+from splat_core.store.homes import splat_home
 
 HOST = "127.0.0.1"
 SERVICES = {  # name: (default port, health path, what a person opens)

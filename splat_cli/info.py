@@ -5,8 +5,8 @@ from __future__ import annotations
 import posixpath
 
 from splat_cli.common import add_home_option, print_json
-from splat_core.catalog import read_catalog
-from splat_core.config import splat_home
+from splat_core.store.catalog import read_catalog
+from splat_core.store.homes import splat_home
 
 
 def register(sub) -> None:

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 
 from splat_cli.common import add_home_option, fail, print_json
-from splat_core.config import splat_home
+from splat_core.store.homes import splat_home
 
 
 def register(sub) -> None:

@@ -24,8 +24,8 @@ import json
 from pathlib import Path
 
 from splat_cli.common import add_home_option, fail, print_json
-from splat_core.config import splat_home
 from splat_core.labels import CATEGORIES, LabelConflict, LabelError, LabelStore
+from splat_core.store.homes import splat_home
 
 
 def register(sub) -> None:
@@ -98,7 +98,7 @@ def _guarded(run):
 
 def n_features(home: Path) -> int | None:
     """The feature store's feature count, None while none is materialized."""
-    from splat_core.catalog import read_catalog
+    from splat_core.store.catalog import read_catalog
 
     if "feature_store" not in read_catalog(home):
         return None
@@ -247,7 +247,7 @@ def run_show(args, home: Path) -> int:
 
 @_guarded
 def run_export(args, home: Path) -> int:
-    from splat_core.storage import atomic_file
+    from splat_core.atomic import atomic_file
 
     store, out = LabelStore.open(home), Path(args.out)
     if args.format == "csv":

@@ -6,9 +6,10 @@ import os
 import time
 
 from splat_cli.common import add_home_option, add_profile_options, fail, progress
-from splat_core import homes
-from splat_core.catalog import read_catalog
-from splat_core.config import load_config, splat_home
+from splat_core.pipeline.config import load_config
+from splat_core.store import homes
+from splat_core.store.catalog import read_catalog
+from splat_core.store.homes import splat_home
 
 
 def register(sub) -> None:

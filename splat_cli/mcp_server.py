@@ -14,7 +14,7 @@ import json
 import threading
 
 from splat_cli.common import add_home_option, fail
-from splat_core.config import splat_home
+from splat_core.store.homes import splat_home
 
 INSTRUCTIONS = """\
 Tools to investigate the features of a sparse autoencoder (SAE) trained on a Splatoon 3

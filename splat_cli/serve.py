@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from splat_cli.common import add_home_option, fail, progress
-from splat_core import homes
-from splat_core.config import splat_home
+from splat_core.store import homes
+from splat_core.store.homes import splat_home
 
 DEFAULT_PORTS = {"dagster": 3000, "api": 8765, "ui": 8501}
 

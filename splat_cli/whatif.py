@@ -8,7 +8,7 @@ ability, raise each family to 12 and 29) on examples, every single edit on a bui
 from __future__ import annotations
 
 from splat_cli.investigate import _inv, command, feature_parser, fmt, table
-from splat_core.vocab import MAIN_AP, MAIN_ONLY
+from splat_core.domain.vocab import MAIN_AP, MAIN_ONLY
 
 
 def register(sub) -> None:

@@ -6,16 +6,11 @@ from __future__ import annotations
 import hmac
 import ipaddress
 
-from fastapi import Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials
 
+from splat_server.deps import CredentialsDep, StateDep
 from splat_server.settings import ServerSettings, is_loopback
-
-bearer = HTTPBearer(auto_error=False, description="SPLAT_API_TOKEN")
-
-
-def _settings(request: Request) -> ServerSettings:
-    return request.app.state.splat.settings
 
 
 def _arrived_publicly(request: Request) -> bool:
@@ -41,15 +36,11 @@ def _check(settings: ServerSettings, creds: HTTPAuthorizationCredentials | None,
         )  # fmt: skip
 
 
-def require_token_if_public(
-    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
-) -> None:
-    settings = _settings(request)
+def require_token_if_public(request: Request, state: StateDep, creds: CredentialsDep) -> None:
+    settings = state.settings
     if settings.public_bind or _arrived_publicly(request):
         _check(settings, creds, "this server is reachable beyond loopback: a token is required")
 
 
-def require_writer(
-    request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
-) -> None:
-    _check(_settings(request), creds, "writes need the API token")
+def require_writer(state: StateDep, creds: CredentialsDep) -> None:
+    _check(state.settings, creds, "writes need the API token")

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from splat_core.config import splat_home
+from splat_core.store.homes import splat_home
 
 LOOPBACK_NAMES = {"localhost"}
 
@@ -26,7 +26,7 @@ def is_loopback(host: str | None) -> bool:
 
 @dataclass(frozen=True)
 class ServerSettings:
-    home: Path | str  # a local directory, or an fsspec URL (splat_core.homes)
+    home: Path | str  # a local directory, or an fsspec URL (splat_core.store.homes)
     token: str | None = None  # SPLAT_API_TOKEN: needed for writes and on a public bind
     bind_host: str | None = None  # SPLAT_API_HOST, set by `splat serve api`
     cors_origins: tuple[str, ...] = field(default_factory=tuple)  # off unless configured

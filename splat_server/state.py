@@ -5,11 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from fastapi import Request
-
 from splat_core.labels import LabelStore
-from splat_core.query import LiveReader, Reader
-from splat_core.query.answer_cache import AnswerCache
+from splat_core.query import LiveReader
+from splat_server.answer_cache import AnswerCache
 from splat_server.settings import ServerSettings
 
 
@@ -31,14 +29,3 @@ class ServerState:
         if self._labels is None:  # created on first use: a read-only API never writes
             self._labels = LabelStore.open(self.settings.home)
         return self._labels
-
-
-def reader(request: Request) -> Reader:
-    """The request's one snapshot: every read of this request comes from these versions."""
-    snapshot = request.app.state.splat.live.get()
-    request.scope.setdefault("state", {})["data_version"] = snapshot.data_version
-    return snapshot
-
-
-def labels(request: Request) -> LabelStore:
-    return request.app.state.splat.labels

@@ -9,7 +9,7 @@ import time
 
 import streamlit as st
 
-from splat_core import present
+from splat_core.domain import present
 from splat_core.query import MissingAssetError
 from splat_ui import data, labels_panel, picker, widgets
 from splat_ui.nav import RENDER_S, VIEW, Context

@@ -12,11 +12,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from splat_core import explorer, homes, investigate, present
-from splat_core.config import splat_home
+from splat_core import investigate
+from splat_core.domain import present
+from splat_core.investigate import explorer
 from splat_core.labels import LabelStore
 from splat_core.query import LiveReader, Reader
 from splat_core.query.summary import feature_index
+from splat_core.store import homes
+from splat_core.store.homes import splat_home
 
 
 def home() -> Path | str:

@@ -7,10 +7,10 @@ import random
 
 import streamlit as st
 
-from splat_core import present
+from splat_core.domain import present
+from splat_core.domain.vocab import SPECIAL
 from splat_core.labels import LabelStore
 from splat_core.query import Reader
-from splat_core.vocab import SPECIAL
 from splat_ui.nav import FEATURE, Context, feature_link, goto
 
 SIGNS = {"+": "raise it", "-": "lower it"}

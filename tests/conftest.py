@@ -45,12 +45,12 @@ def shard_entries(home) -> tuple:
     read straight from the CSR shards: the direct computation queries are checked against."""
     import numpy as np
 
-    from splat_core import catalog
-    from splat_core.artifacts import open_zarr_artifact
+    from splat_core.store import catalog
+    from splat_core.store.artifacts import open_artifact
 
     rows, cols, vals = [], [], []
     for key in sorted(catalog.read_catalog(home)["activations"]["partitions"]):
-        shard = open_zarr_artifact(catalog.current_path(home, "activations", key))
+        shard = open_artifact(catalog.current_path(home, "activations", key))
         m = shard.row_slice(0, shard.shape[0]).tocoo()
         rows.append(m.row + shard.sample_start)
         cols.append(m.col)

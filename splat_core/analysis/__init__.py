@@ -8,12 +8,11 @@ from splat_core.analysis.influence import (
     read_influence_zarr,
     write_influence_zarr,
 )
-from splat_core.analysis.io import write_parquet
 from splat_core.analysis.neighbors import feature_neighbors
-from splat_core.analysis.samples_meta import SampleMeta
 from splat_core.analysis.stats import feature_histograms, feature_stats
 from splat_core.analysis.tokens import feature_tokens, token_idf
 from splat_core.analysis.weapons import feature_weapons
+from splat_core.builds.sample_meta import SampleMeta
 
 __all__ = [
     "SampleMeta",
@@ -27,5 +26,4 @@ __all__ = [
     "read_influence_zarr",
     "token_idf",
     "write_influence_zarr",
-    "write_parquet",
 ]

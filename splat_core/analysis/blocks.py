@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+
+from splat_core.sparse import CSCStore
 
 MAX_BLOCK_ENTRIES = 1 << 22  # ~4M entries (~50 MB of temporaries) per block
 MAX_BLOCK_FEATURES = 4096
@@ -46,16 +49,16 @@ def feature_blocks(
     nnz = np.asarray(csc.nnz_per_feature(), dtype=np.int64)
     ptr = np.concatenate([[0], np.cumsum(nnz)])
     n_features = int(csc.n_features)
-    ranged = hasattr(csc, "v_data") and hasattr(csc, "v_indices") and hasattr(csc, "ptr")
+    ranged = isinstance(csc, CSCStore)
     f0 = 0
     while f0 < n_features:
         f1 = int(np.searchsorted(ptr, ptr[f0] + max_entries, side="right")) - 1
         f1 = min(max(f1, f0 + 1), f0 + max_features, n_features)
         starts = ptr[f0 : f1 + 1] - ptr[f0]
         if ranged:
-            a, b = int(csc.ptr[f0]), int(csc.ptr[f1])
-            values = csc.v_data.read(a, b)
-            ids = csc.v_indices.read(a, b) if with_ids else None
+            a, b = int(csc.indptr[f0]), int(csc.indptr[f1])
+            values = csc.data.read(a, b)
+            ids = csc.indices.read(a, b) if with_ids else None
         else:
             parts = [csc.feature(f) for f in range(f0, f1)]
             values = np.concatenate([p[1] for p in parts]) if parts else np.empty(0)
@@ -80,17 +83,24 @@ def _ensure_descending(block: FeatureBlock) -> None:
         block.ids = block.ids[order]
 
 
-def top_k_per_row(
-    values: np.ndarray, k: int, valid: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, col, rank 1..) of the k largest valid entries of each row of a dense [m, n]
-    array, sorted by row then rank; ties go to the smaller column (deterministic, unlike a
-    bare argpartition). Rows with fewer than k valid entries give fewer."""
+class TopK(NamedTuple):
+    """Entries of a dense [m, n] array, sorted by row then rank."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    ranks: np.ndarray
+    """1 for each row's largest entry."""
+
+
+def top_k_per_row(values: np.ndarray, k: int, valid: np.ndarray | None = None) -> TopK:
+    """The k largest valid entries of each row of a dense [m, n] array; ties go to the
+    smaller column (deterministic, unlike a bare argpartition). Rows with fewer than k valid
+    entries give fewer."""
     m, n = values.shape
     k = min(int(k), n)
     if k <= 0 or m == 0:
         empty = np.empty(0, np.int64)
-        return empty, empty, empty
+        return TopK(empty, empty, empty)
     v = values if valid is None else np.where(valid, values, -np.inf)
     kth = -np.partition(-v, k - 1, axis=1)[:, k - 1]
     mask = v >= kth[:, None]
@@ -101,4 +111,4 @@ def top_k_per_row(
     rows, cols = rows[order], cols[order]
     rank = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
     keep = rank < k
-    return rows[keep], cols[keep], rank[keep] + 1
+    return TopK(rows[keep], cols[keep], rank[keep] + 1)

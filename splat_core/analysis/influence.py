@@ -4,14 +4,15 @@ unit of activation (output bias and decoder bias excluded, as in the reference).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import zarr
 
 from splat_core.analysis.blocks import top_k_per_row
-from splat_core.storage import atomic_dir
-from splat_core.vocab import SPECIAL, Vocab
+from splat_core.atomic import atomic_dir
+from splat_core.domain.vocab import SPECIAL, Vocab
 
 INFLUENCE_CHUNK_FEATURES = 1024
 
@@ -25,12 +26,17 @@ def influence_matrix(output_weight, decoder_directions) -> np.ndarray:
     return w @ d
 
 
-def feature_influence(
-    output_weight, decoder_directions, vocab: Vocab, k: int = 20
-) -> tuple[np.ndarray, pa.Table]:
-    """(matrix [V, F], table). Table columns: feature_id, sign ("+" | "-"), rank, token_id,
-    token, value: the k most positive (value > 0) and k most negative (value < 0) tokens per
-    feature; `<PAD>` and `<NULL>` excluded. Ties go to the smaller token id."""
+class Influence(NamedTuple):
+    matrix: np.ndarray
+    """float32 [V, F]: the logit change of each output token per unit of each feature."""
+    table: pa.Table
+    """feature_id, sign ("+" | "-"), rank, token_id, token, value: the k most positive
+    (value > 0) and k most negative (value < 0) tokens per feature."""
+
+
+def feature_influence(output_weight, decoder_directions, vocab: Vocab, k: int = 20) -> Influence:
+    """The influence matrix and each feature's top tokens (`<PAD>` and `<NULL>` excluded;
+    ties go to the smaller token id)."""
     matrix = influence_matrix(output_weight, decoder_directions)
     n_vocab = matrix.shape[0]
     if n_vocab != len(vocab):
@@ -56,7 +62,7 @@ def feature_influence(
             "value": pa.array(val.astype(np.float64), pa.float64()),
         }
     )
-    return matrix, table
+    return Influence(matrix, table)
 
 
 def write_influence_zarr(matrix: np.ndarray, path: str | Path) -> None:

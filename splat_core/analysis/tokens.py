@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 
 from splat_core.analysis.enrichment import enrichment, presence_counts
-from splat_core.analysis.samples_meta import SampleMeta
-from splat_core.vocab import PAD
+from splat_core.builds.sample_meta import SampleMeta
+from splat_core.domain.vocab import PAD
 
 MIN_SUPPRESSOR_BASE_RATE = 0.01  # a token must be common to be noticeably absent
 

@@ -6,9 +6,9 @@ import numpy as np
 import pyarrow as pa
 
 from splat_core.analysis.enrichment import enrichment
-from splat_core.analysis.samples_meta import SampleMeta
-from splat_core.vocab import WeaponVocab
-from splat_core.weapons import weapons_by_id
+from splat_core.builds.sample_meta import SampleMeta
+from splat_core.domain.vocab import WeaponVocab
+from splat_core.domain.weapons import weapons_by_id
 
 UNKNOWN = "unknown"
 KINDS = ("weapon", "class", "sub", "special")

@@ -14,11 +14,11 @@ import weakref
 import numpy as np
 import torch
 
+from splat_core.domain.vocab import ABILITIES, RUNGS
 from splat_core.investigate import names
 from splat_core.investigate.groups import num
 from splat_core.investigate.population import dense, feature
 from splat_core.query.errors import MissingAssetError
-from splat_core.vocab import ABILITIES, RUNGS
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 

@@ -14,11 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from splat_core.investigate import names
-from splat_core.investigate.groups import num
-from splat_core.investigate.population import feature
-from splat_core.investigate.regions import effective_max
-from splat_core.vocab import (
+from splat_core.domain.vocab import (
     FULL_AP,
     MAIN_AP,
     MAIN_ONLY,
@@ -30,6 +26,10 @@ from splat_core.vocab import (
     rung_token,
     token_info,
 )
+from splat_core.investigate import names
+from splat_core.investigate.groups import num
+from splat_core.investigate.population import feature
+from splat_core.investigate.regions import effective_max
 
 BATCH = 1024
 RELIABLE_N = 20  # as in the sweeps: fewer applied examples, no claim
@@ -111,7 +111,7 @@ def activations(reader, rows: list[tuple[int, list[str]]], f: int) -> np.ndarray
     out = np.zeros(len(rows))
     for s in range(0, len(rows), BATCH):
         part = [(enc.weapon_index(w), t) for w, t in rows[s : s + BATCH]]
-        out[s : s + len(part)] = enc.forward(part)[2][:, f]
+        out[s : s + len(part)] = enc.forward(part).acts[:, f]
     return out
 
 

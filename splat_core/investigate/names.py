@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import operator
 
-from splat_core.vocab import ABILITIES, MAIN_ONLY, RUNGS, STANDARD, is_content_token, token_info
+from splat_core.domain.vocab import (
+    ABILITIES,
+    MAIN_ONLY,
+    RUNGS,
+    STANDARD,
+    is_content_token,
+    token_info,
+)
 
 ABILITY_INDEX = {a: i for i, a in enumerate(ABILITIES)}  # 12 main-only, then 14 families
 

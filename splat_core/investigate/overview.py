@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from splat_core import homes
+from splat_core.domain.vocab import ABILITIES, PAD
 from splat_core.investigate import regions as regions_
 from splat_core.investigate import sweeps, tokens
 from splat_core.investigate.groups import num
 from splat_core.investigate.names import ability_of
 from splat_core.investigate.population import dense, population
-from splat_core.vocab import ABILITIES, PAD
+from splat_core.store import homes
 
 
 def stats(a: np.ndarray) -> dict:

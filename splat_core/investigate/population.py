@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from splat_core.domain.vocab import ABILITIES, MAIN_AP, Vocab, token_info
 from splat_core.investigate.names import ABILITY_INDEX
 from splat_core.query.examples import WeaponInfo
-from splat_core.vocab import ABILITIES, MAIN_AP, Vocab, token_info
 
 ALL = "all"  # every sample, zeros included
 FIRING = "firing"  # only the samples where the feature is nonzero

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from splat_core.domain.vocab import ABILITIES
 from splat_core.investigate.groups import num
 from splat_core.investigate.population import dense, population
-from splat_core.vocab import ABILITIES
 
 EFFECTIVE_MAX_QUANTILE = 0.995
 REGIONS = (  # (name, low, high] as fractions of the effective max

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from splat_core.domain.vocab import MAIN_AP, MAIN_ONLY, RUNGS
 from splat_core.investigate import names
 from splat_core.investigate.groups import group_stats, num, presence_effects, ratio, row
 from splat_core.investigate.population import ALL, dense, describe, population, select
 from splat_core.investigate.tokens import high_group
-from splat_core.vocab import MAIN_AP, MAIN_ONLY, RUNGS
 
 RULE = (
     "a sample's rung of a family is the highest rung token of it the sample holds "

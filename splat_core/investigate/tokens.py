@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from splat_core.domain.vocab import ABILITIES, PAD
 from splat_core.investigate.groups import num, presence_effects, ratio, row
 from splat_core.investigate.names import ability_of
 from splat_core.investigate.population import dense, describe, high_threshold, population
-from splat_core.vocab import ABILITIES, PAD
 
 ENHANCER_RATIO, SUPPRESSOR_RATIO = 1.2, 0.8
 MIN_SUPPRESSOR_RATE = 0.01  # a token must be common to be noticeably absent

@@ -14,13 +14,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from splat_core.atomic import atomic_file
 from splat_core.labels.model import (
     LabelError,
     check_feature_id,
     check_timestamp,
     validate,
 )
-from splat_core.storage import atomic_file
 
 CSV_COLUMNS = ("feature_id", "display_name", "category", "confidence", "source", "notes")
 ONE_TO_ONE = ("importance_percentile", "stability_score", "research_label",

@@ -1,6 +1,6 @@
 """`LabelStore`: feature labels in one SQLite file, `<home>/labels/labels.sqlite`.
 
-For a remote home (an fsspec URL, see splat_core.homes) the file stays on this machine, under
+For a remote home (an fsspec URL, see splat_core.store.homes) the file stays on this machine, under
 the home's local directory (`homes.local_dir`): SQLite needs a local file system.
 
 Every operation opens its own connection (WAL journal, 30 s busy timeout), so one store is
@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from splat_core import homes
 from splat_core.labels.consolidated import ConsolidatedMixin
 from splat_core.labels.model import (
     CATEGORIES,
@@ -36,6 +35,7 @@ from splat_core.labels.model import (
     validate,
 )
 from splat_core.labels.queue import QueueMixin
+from splat_core.store import homes
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from splat_core.dataset import BuildTable
-from splat_core.model.subsets import Batch
+from splat_core.builds.subsets import Batch
+from splat_core.builds.table import BuildTable
 
 
 @torch.no_grad()

@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from splat_core.atomic import atomic_dir
 from splat_core.model.set_completion import ModelParams, SetCompletionModel
-from splat_core.storage import atomic_dir
 
 WEIGHTS = "model.safetensors"
 REFERENCE_WEIGHTS = "model.pth"

@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from splat_core.dataset import BuildTable
+from splat_core.builds.subsets import fixed_subsets, sample_subsets
+from splat_core.builds.table import BuildTable
+from splat_core.choices import Device, check_choices
 from splat_core.model.evaluate import (
     baseline_scores,
     completion_metrics,
@@ -18,7 +20,6 @@ from splat_core.model.evaluate import (
     weapon_frequency,
 )
 from splat_core.model.set_completion import ModelParams, SetCompletionModel
-from splat_core.model.subsets import fixed_subsets, sample_subsets
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,11 @@ class TrainConfig:
     test_frac: float = 0.1
     eval_instances: int = 2  # fixed subsets per held-out build
     seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
+    device: Device = "auto"
     threads: int = 0  # torch intra-op threads; 0 leaves torch's default
+
+    def __post_init__(self):
+        check_choices(self)
 
 
 @dataclass

@@ -5,11 +5,11 @@ from splat_core.query.encode import Encoder, Encoding, Variant, WhatIf
 from splat_core.query.errors import MissingAssetError, UnknownFeatureError, UnknownSampleError
 from splat_core.query.examples import Example, SampleIndex, WeaponInfo
 from splat_core.query.live import LiveReader
-from splat_core.query.reader import FEATURE_TABLES, Reader
+from splat_core.query.reader import Reader
+from splat_core.query.snapshot import Snapshot
 from splat_core.query.tables import KeyedTable
 
 __all__ = [
-    "FEATURE_TABLES",
     "Encoder",
     "Encoding",
     "Example",
@@ -18,6 +18,7 @@ __all__ = [
     "MissingAssetError",
     "Reader",
     "SampleIndex",
+    "Snapshot",
     "UnknownFeatureError",
     "UnknownSampleError",
     "Variant",

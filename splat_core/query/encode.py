@@ -6,12 +6,13 @@ from __future__ import annotations
 import numbers
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from splat_core.tokenizer import ap_to_tokens, check_ap
-from splat_core.vocab import MAIN_AP, MAIN_ONLY, NULL, RUNGS, STANDARD, Vocab, WeaponVocab
+from splat_core.domain.tokenizer import ap_to_tokens, check_ap
+from splat_core.domain.vocab import MAIN_AP, MAIN_ONLY, NULL, RUNGS, STANDARD, Vocab, WeaponVocab
 
 
 @dataclass
@@ -66,6 +67,17 @@ class WhatIf:
         }
 
 
+class EncoderOutput(NamedTuple):
+    """A batch through the model and the SAE (`Encoder.forward`)."""
+
+    probs: np.ndarray
+    """[B, content tokens] the model's output probabilities."""
+    pooled: np.ndarray
+    """[B, d] the pooled vectors (the SAE's input)."""
+    acts: np.ndarray
+    """[B, F] the SAE's feature activations."""
+
+
 class Encoder:
     """The model and the SAE, loaded once, on the CPU, in eval mode."""
 
@@ -92,9 +104,8 @@ class Encoder:
 
     # --- the batched forward pass -----------------------------------------------------------
     @torch.inference_mode()
-    def forward(self, rows: list[tuple[int, list[str]]]) -> tuple[np.ndarray, ...]:
-        """(probabilities [B, content], pooled [B, d], activations [B, F]) for
-        (weapon index, tokens) rows, padded into one batch."""
+    def forward(self, rows: list[tuple[int, list[str]]]) -> EncoderOutput:
+        """The model and SAE on (weapon index, tokens) rows, padded into one batch."""
         width = max(len(t) for _, t in rows)
         ids = np.full((len(rows), width), self.vocab.pad_id, dtype=np.int64)
         for i, (_, toks) in enumerate(rows):
@@ -104,10 +115,8 @@ class Encoder:
         pooled = self.model.pooled(torch.from_numpy(ids).to(device), weapons.to(device))
         probs = torch.sigmoid(self.model.output_layer(pooled))[:, self.content_ids]
         acts = self.sae.encode(pooled.to(next(self.sae.parameters()).device))
-        return (
-            probs.float().cpu().numpy(),
-            pooled.float().cpu().numpy(),
-            acts.float().cpu().numpy(),
+        return EncoderOutput(
+            probs.float().cpu().numpy(), pooled.float().cpu().numpy(), acts.float().cpu().numpy()
         )
 
     def encode(self, weapon_id: int, abilities: Mapping[str, int]) -> Encoding:

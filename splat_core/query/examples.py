@@ -5,14 +5,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from splat_core.analysis.samples_meta import SampleMeta
+from splat_core.builds.sample_meta import SampleMeta
+from splat_core.builds.samples import SampleTable
+from splat_core.domain.vocab import Vocab, WeaponVocab
+from splat_core.domain.weapons import weapons_by_id
 from splat_core.query.token_lists import PackedTokens
-from splat_core.samples import SampleTable
-from splat_core.vocab import Vocab, WeaponVocab
-from splat_core.weapons import weapons_by_id
 
 
 @dataclass(frozen=True)
@@ -116,17 +117,26 @@ class SampleIndex:
         return out
 
 
-def quantile_pick(
-    values: np.ndarray, n_bins: int, per_bin: int, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Positions (into the descending `values`) of up to `per_bin` seeded random entries per
-    quantile bin of the values, with each one's bin index and bin edges; bins low to high,
-    entries within a bin by descending activation."""
+class QuantilePicks(NamedTuple):
+    """Entries picked across a feature's activation range (`quantile_pick`)."""
+
+    positions: np.ndarray
+    """int64, into the descending values: bins low to high, descending within a bin."""
+    bins: np.ndarray
+    """Each pick's quantile bin (0 = lowest)."""
+    lo: np.ndarray
+    """Each pick's bin's lower edge."""
+    hi: np.ndarray
+    """Each pick's bin's upper edge."""
+
+
+def quantile_pick(values: np.ndarray, n_bins: int, per_bin: int, seed: int) -> QuantilePicks:
+    """Up to `per_bin` seeded random entries per quantile bin of the descending `values`."""
     if n_bins < 1 or per_bin < 0:
         raise ValueError(f"n_bins must be >= 1 and per_bin >= 0, got {n_bins}, {per_bin}")
     empty = np.zeros(0, np.int64)
     if len(values) == 0:
-        return empty, empty, np.zeros(0), np.zeros(0)
+        return QuantilePicks(empty, empty, np.zeros(0), np.zeros(0))
     edges = np.quantile(values.astype(np.float64), np.linspace(0.0, 1.0, n_bins + 1))
     bins = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, n_bins - 1)
     # values descend, so each bin is one contiguous run of positions
@@ -140,4 +150,4 @@ def quantile_pick(
         picked.append(lo + take)
         which.append(np.full(len(take), b))
     pos, which = np.concatenate(picked).astype(np.int64), np.concatenate(which)
-    return pos, which, edges[which], edges[which + 1]
+    return QuantilePicks(pos, which, edges[which], edges[which + 1])

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from splat_core import homes
 from splat_core.query.reader import Reader
+from splat_core.store import homes
 
 
 class LiveReader:

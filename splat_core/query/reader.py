@@ -8,150 +8,35 @@ versions are being published. Everything is loaded lazily and cached per asset v
 from __future__ import annotations
 
 import bisect
-import hashlib
-import json
 import operator
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import zarr
 
-from splat_core import homes
-from splat_core.artifacts import (
-    load_checkpoint,
-    open_zarr_artifact,
-    read_samples_dir,
-    read_vocab_dir,
-)
-from splat_core.catalog import local_path, read_catalog
 from splat_core.query.activation_list import activation_table, select_rows
 from splat_core.query.encode import Encoder, Encoding, WhatIf
-from splat_core.query.errors import MissingAssetError, UnknownFeatureError, UnknownSampleError
+from splat_core.query.errors import UnknownFeatureError, UnknownSampleError
 from splat_core.query.examples import Example, SampleIndex, quantile_pick
+from splat_core.query.snapshot import Snapshot
 from splat_core.query.tables import KeyedTable
-
-FEATURE_TABLES = (
-    "feature_stats",
-    "feature_histograms",
-    "feature_tokens",
-    "feature_weapons",
-    "feature_influence",
-    "feature_neighbors",
-)
+from splat_core.sparse import CSCStore
+from splat_core.store import contract
+from splat_core.store.artifacts import open_artifact, read_samples_dir, read_vocab_dir, table_path
+from splat_core.store.contract import INFLUENCE_ZARR
 
 
-class Reader:
-    def __init__(self, home: str | Path):
-        self.home = homes.normalize(home)  # a Path, or an fsspec URL (see splat_core.homes)
-        self._lock = threading.RLock()
-        self._cache: dict[str, tuple[tuple, object]] = {}
-        self._paths: dict[str, str] = {}
-        self._versions: dict[str, str] = {}
-        self._resolve()
-
-    @classmethod
-    def open(cls, home: str | Path) -> Reader:
-        return cls(home)
-
-    def __enter__(self) -> Reader:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        with self._lock:
-            self._cache.clear()
-
-    # --- the snapshot ---------------------------------------------------------------------
-    def _resolve(self) -> None:
-        self._paths, self._versions = _snapshot(self.home)
-
-    def successor(self) -> Reader:
-        """A new reader on the newest CURRENT versions (self if nothing changed), which takes
-        over whatever this one loaded that is still current. Unlike `refresh()`, this reader
-        is left untouched: requests already using it finish on the version they started on."""
-        paths, versions = _snapshot(self.home)
-        if versions == self._versions:
-            return self
-        new = Reader.__new__(Reader)
-        new.home, new._lock = self.home, threading.RLock()
-        new._paths, new._versions = paths, versions
-        with self._lock:
-            new._cache = {
-                name: hit
-                for name, hit in self._cache.items()
-                if hit[0] == new._stamp(_DEPS[name.split(":")[0]](name))
-            }
-        return new
-
-    def refresh(self) -> bool:
-        """Switch to the newest CURRENT versions; True if any asset changed."""
-        with self._lock:
-            before = dict(self._versions)
-            self._resolve()
-            changed = before != self._versions
-            if changed:  # drop what was loaded from versions no longer current
-                for name in list(self._cache):
-                    if self._cache[name][0] != self._stamp(_DEPS[name.split(":")[0]](name)):
-                        del self._cache[name]
-            return changed
-
-    @property
-    def versions(self) -> dict[str, str]:
-        """Asset -> resolved version; partitioned assets as "asset/partition"."""
-        return dict(self._versions)
-
-    @property
-    def data_version(self) -> str:
-        """A short hash of every resolved version: equal iff the snapshots are equal."""
-        blob = json.dumps(sorted(self._versions.items())).encode()
-        return hashlib.sha256(blob).hexdigest()[:12]
-
-    def path(self, asset: str) -> Path:
-        """The resolved version's local directory (for a remote home, its copy in the local
-        cache, fetched when first asked for)."""
-        if asset not in self._paths:
-            raise MissingAssetError(asset, self.home)
-        return local_path(self.home, self._paths[asset])
-
-    def partitions(self, asset: str) -> dict[str, Path]:
-        prefix = f"{asset}/"
-        keys = sorted(k for k in self._paths if k.startswith(prefix))
-        if not keys:
-            raise MissingAssetError(asset, self.home)
-        return {k[len(prefix) :]: local_path(self.home, self._paths[k]) for k in keys}
-
-    def _stamp(self, assets: tuple[str, ...]) -> tuple:
-        return tuple(
-            sorted(
-                (k, v)
-                for k, v in self._versions.items()
-                if k in assets or k.split("/")[0] in assets
-            )
-        )
-
-    def _get(self, name: str, load: Callable[[], object]):
-        stamp = self._stamp(_DEPS[name.split(":")[0]](name))
-        hit = self._cache.get(name)
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
-        with self._lock:
-            hit = self._cache.get(name)
-            if hit is not None and hit[0] == stamp:
-                return hit[1]
-            value = load()
-            self._cache[name] = (stamp, value)
-            return value
+class Reader(Snapshot):
+    """Queries over one snapshot of a home (see Snapshot): every answer of a reader comes
+    from the same asset versions."""
 
     # --- cached artifacts -------------------------------------------------------------------
     @property
-    def csc(self):
-        return self._get("csc", lambda: open_zarr_artifact(self.path("feature_store")))
+    def csc(self) -> CSCStore:
+        load = lambda: open_artifact(self.path("feature_store"))  # noqa: E731
+        return self.cached("csc", ("feature_store",), load)
 
     @property
     def samples(self) -> SampleIndex:
@@ -159,7 +44,7 @@ class Reader:
             shards = [read_samples_dir(p) for p in self.partitions("samples").values()]
             return SampleIndex(shards)
 
-        return self._get("samples", load)
+        return self.cached("samples", ("samples",), load)
 
     def activation_shards(self) -> list:
         """The activation CSR shards (`CSRStore`), in sample order."""
@@ -167,39 +52,40 @@ class Reader:
 
     def _shards(self) -> tuple[list[int], list]:
         def load():
-            stores = [open_zarr_artifact(p) for p in self.partitions("activations").values()]
+            stores = [open_artifact(p) for p in self.partitions("activations").values()]
             stores.sort(key=lambda s: s.sample_start)
             return [s.sample_start for s in stores], stores
 
-        return self._get("shards", load)
+        return self.cached("shards", ("activations",), load)
 
     def table(self, asset: str) -> KeyedTable:
-        """An analysis table, read once: `<asset>/<asset>.parquet` keyed by feature_id
-        (token_idf by token_id)."""
-        key = "token_id" if asset == "token_idf" else "feature_id"
-        return self._get(
-            f"table:{asset}", lambda: KeyedTable(self.path(asset) / f"{asset}.parquet", key)
-        )
+        """An analysis table, read once, keyed by its contract key (feature_id; token_idf
+        by token_id)."""
+        key = contract.spec(asset).key
+        if key is None:
+            raise ValueError(f"{asset} is not an analysis table")
+        load = lambda: KeyedTable(table_path(self.path(asset), asset), key)  # noqa: E731
+        return self.cached(f"table:{asset}", (asset,), load)
 
     def _influence_matrix(self) -> np.ndarray:
         def load():
-            arr = zarr.open_array(str(self.path("feature_influence") / "influence.zarr"), mode="r")
+            arr = zarr.open_array(str(self.path("feature_influence") / INFLUENCE_ZARR), mode="r")
             return np.asarray(arr[:], dtype=np.float32)
 
-        return self._get("influence_matrix", load)
+        return self.cached("influence_matrix", ("feature_influence",), load)
 
     @property
     def vocabularies(self):
-        return self._get("vocab", lambda: read_vocab_dir(self.path("vocab")))
+        return self.cached("vocab", ("vocab",), lambda: read_vocab_dir(self.path("vocab")))
 
     @property
     def encoder(self) -> Encoder:
         def load():
-            model = load_checkpoint(self.path("base_model"))
-            sae = load_checkpoint(self.path("sae"))
+            model = open_artifact(self.path("base_model"))
+            sae = open_artifact(self.path("sae"))
             return Encoder(model, sae, *self.vocabularies)
 
-        return self._get("encoder", load)
+        return self.cached("encoder", ("base_model", "sae", "vocab"), load)
 
     # --- features ---------------------------------------------------------------------------
     @property
@@ -249,7 +135,7 @@ class Reader:
         sample of `sample_frac` of the entries, then the top `limit` of them."""
         f = self._feature(f)
         csc = self.csc
-        rows = select_rows(int(csc.ptr[f + 1] - csc.ptr[f]), limit, sample_frac, seed)
+        rows = select_rows(int(csc.indptr[f + 1] - csc.indptr[f]), limit, sample_frac, seed)
         # the store's own id dtype (uint32 up to 4G samples) all the way: no widening copies
         if isinstance(rows, slice):  # top-N: read only those entries
             ids, values = csc.feature(f, limit=rows.stop)
@@ -278,8 +164,9 @@ class Reader:
     # --- analysis tables --------------------------------------------------------------------
     def feature_rows(self, asset: str, f: int) -> list[dict]:
         """The rows of analysis table `asset` for feature f."""
-        if asset not in FEATURE_TABLES:
-            raise ValueError(f"{asset} is not a feature table ({', '.join(FEATURE_TABLES)})")
+        if asset not in contract.FEATURE_TABLES:
+            known = ", ".join(contract.FEATURE_TABLES)
+            raise ValueError(f"{asset} is not a feature table ({known})")
         f = self._feature(f)
         return self.table(asset).rows(f)
 
@@ -373,32 +260,3 @@ class Reader:
         if feature is not None:
             feature = self._feature(feature)
         return self.encoder.whatif(weapon_id, abilities, feature, top_changes)
-
-
-def _snapshot(home: Path | str) -> tuple[dict[str, str], dict[str, str]]:
-    """(location, version) of every asset's CURRENT version; partitions as "asset/partition".
-    A location is a path (local home) or a URL (remote home), made local by `local_path`."""
-    paths, versions = {}, {}
-    for asset, entry in read_catalog(home).items():
-        for key, e in _entries(asset, entry):
-            paths[key], versions[key] = e["path"], e["version"]
-    return paths, versions
-
-
-def _entries(asset: str, entry: dict):
-    if "partitions" in entry:
-        for key, e in entry["partitions"].items():
-            yield f"{asset}/{key}", e
-    if "path" in entry:
-        yield asset, entry
-
-
-_DEPS: dict[str, Callable[[str], tuple[str, ...]]] = {
-    "csc": lambda _: ("feature_store",),
-    "samples": lambda _: ("samples",),
-    "shards": lambda _: ("activations",),
-    "table": lambda name: (name.split(":")[1],),
-    "influence_matrix": lambda _: ("feature_influence",),
-    "vocab": lambda _: ("vocab",),
-    "encoder": lambda _: ("base_model", "sae", "vocab"),
-}

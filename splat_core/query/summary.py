@@ -8,9 +8,12 @@ import numpy as np
 import pyarrow.compute as pc
 
 from splat_core.query.reader import Reader
+from splat_core.store.contract import TABLE_OF_PART
 
-TABLE_PARTS = ("stats", "histogram", "tokens", "weapons", "influence", "neighbors")
+TABLE_PARTS = tuple(TABLE_OF_PART)  # stats, histogram, tokens, weapons, influence, neighbors
 PARTS = (*TABLE_PARTS, "label", "examples")
+# Tables with several kinds of rows per feature: a summary keeps the top_k of each kind.
+GROUPED_BY = {"tokens": "kind", "weapons": "kind", "influence": "sign", "neighbors": "kind"}
 
 
 def top_per_kind(rows: list[dict], key: str, k: int) -> list[dict]:
@@ -40,20 +43,16 @@ def feature_parts(
     if unknown:
         raise ValueError(f"unknown parts {unknown}; choose from {', '.join(PARTS)}")
     f = reader.check_feature(f)
-    out: dict = {"feature_id": f, "nnz": int(reader.csc.ptr[f + 1] - reader.csc.ptr[f])}
+    out: dict = {"feature_id": f, "nnz": int(reader.csc.indptr[f + 1] - reader.csc.indptr[f])}
     for part in parts:
-        if part == "stats":
-            out["stats"] = reader.stats(f) or None
-        elif part == "histogram":
-            out["histogram"] = reader.histogram(f)
-        elif part == "tokens":
-            out["tokens"] = top_per_kind(reader.tokens(f), "kind", top_k)
-        elif part == "weapons":
-            out["weapons"] = top_per_kind(reader.weapons(f), "kind", top_k)
-        elif part == "influence":
-            out["influence"] = top_per_kind(reader.influence(f), "sign", top_k)
-        elif part == "neighbors":
-            out["neighbors"] = top_per_kind(reader.neighbors(f), "kind", top_k)
+        if part in TABLE_OF_PART:
+            rows = reader.feature_rows(TABLE_OF_PART[part], f)
+            if part == "stats":
+                out[part] = rows[0] if rows else None
+            elif part in GROUPED_BY:
+                out[part] = top_per_kind(rows, GROUPED_BY[part], top_k)
+            else:
+                out[part] = rows
         elif part == "label":
             out["label"] = label(f) if label is not None else None
         elif part == "examples":

@@ -1,7 +1,10 @@
 """Sparse autoencoders on the model's pooled vector: architectures, training, metrics,
-sparse encoding and checkpoints (ours and SplatNLP's)."""
+sparse encoding and checkpoints (ours and SplatNLP's).
 
-from splat_core.sae.base import SparseAutoencoder
+Every architecture registers here, under its `arch` (registry.py); add one with its own
+module, its config fields in SAEConfig and its name in `config.Arch`."""
+
+from splat_core.sae.base import ForwardOutput, SparseActs, SparseAutoencoder
 from splat_core.sae.config import SAEConfig
 from splat_core.sae.csr import encode_csr
 from splat_core.sae.io import (
@@ -13,17 +16,23 @@ from splat_core.sae.io import (
     save_sae_files,
 )
 from splat_core.sae.metrics import evaluate_sae, loss_recovered
-from splat_core.sae.registry import ARCHITECTURES, build_sae
+from splat_core.sae.registry import ARCHITECTURES, build_sae, register_sae, sae_class
 from splat_core.sae.relu import ReluSAE
 from splat_core.sae.topk import TopKSAE
-from splat_core.sae.train import fit_sae, train_sae
+from splat_core.sae.train import TrainedSAE, fit_sae, train_sae
+
+register_sae(ReluSAE)
+register_sae(TopKSAE)
 
 __all__ = [
     "ARCHITECTURES",
+    "ForwardOutput",
     "ReluSAE",
     "SAEConfig",
+    "SparseActs",
     "SparseAutoencoder",
     "TopKSAE",
+    "TrainedSAE",
     "build_sae",
     "encode_csr",
     "evaluate_sae",
@@ -33,6 +42,8 @@ __all__ = [
     "loss_recovered",
     "read_metrics",
     "read_sae_config",
+    "register_sae",
+    "sae_class",
     "save_sae",
     "save_sae_files",
     "train_sae",

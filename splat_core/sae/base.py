@@ -8,17 +8,75 @@ activations.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar, NamedTuple, Self
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+if TYPE_CHECKING:
+    from splat_core.sae.config import SAEConfig
+
+
+class SparseActs(NamedTuple):
+    """The nonzero activations of a batch, row-major, feature ids ascending within a row."""
+
+    rows: torch.Tensor
+    """[nnz] row of each entry in the batch."""
+    feature_ids: torch.Tensor
+    """[nnz] feature of each entry."""
+    values: torch.Tensor
+    """[nnz] its activation (> 0)."""
+
+
+class ForwardOutput(NamedTuple):
+    """What `SparseAutoencoder.forward` returns (unpacks as `x_hat, acts`)."""
+
+    x_hat: torch.Tensor
+    """[B, d] the reconstruction."""
+    acts: torch.Tensor
+    """[B, F] the non-negative feature activations."""
+
+
+class TrainStep(NamedTuple):
+    """One training step's objective on a batch."""
+
+    loss: torch.Tensor
+    """The scalar to minimise."""
+    terms: dict[str, torch.Tensor]
+    """Named scalar terms to log (mse, l1, aux_loss, ...)."""
+    acts: torch.Tensor
+    """[B, F] the batch's activations (for L0 and dead-latent bookkeeping)."""
+
+
+# objective(batch [B, d], step, steps since each latent fired [F]) -> TrainStep
+Objective = Callable[[torch.Tensor, int, torch.Tensor], TrainStep]
+
 
 class SparseAutoencoder(nn.Module):
+    """The shared API; each architecture supplies `from_config`, `training_objective`,
+    `pre_bias`, `decoder_weight`, `pre_activations` and `activate` (and may refine
+    `encode_sparse` and `arch_fields`)."""
+
     arch: ClassVar[str]
     input_dim: int
     n_features: int
+
+    @classmethod
+    def from_config(cls, config: SAEConfig, generator: torch.Generator | None) -> Self:
+        """A freshly initialised module of the config's shape (registry.build_sae)."""
+        raise NotImplementedError
+
+    def training_objective(self, config: SAEConfig, variance: float) -> Objective:
+        """The architecture's loss; `variance` is the data's mean per-dimension variance."""
+        raise NotImplementedError
+
+    def arch_fields(self) -> dict:
+        """The config fields that this module's shape and arch fix (saved in sae_config.json,
+        so that the file loads back into this class)."""
+        return {"arch": self.arch, "input_dim": self.input_dim, "n_features": self.n_features,
+                "expansion_factor": 0.0}  # fmt: skip
 
     # --- supplied by each architecture ---
     @property
@@ -43,12 +101,11 @@ class SparseAutoencoder(nn.Module):
         """[B, d] -> [B, F] non-negative activations."""
         return self.activate(self.pre_activations(x))
 
-    def encode_sparse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """[B, d] -> (rows, feature ids, values) of the nonzero activations, row-major with
-        ids ascending within a row (what `encode` then `nonzero` gives)."""
+    def encode_sparse(self, x: torch.Tensor) -> SparseActs:
+        """[B, d] -> the nonzero activations (what `encode` then `nonzero` gives)."""
         acts = self.encode(x)
         rows, cols = torch.nonzero(acts, as_tuple=True)
-        return rows, cols, acts[rows, cols]
+        return SparseActs(rows, cols, acts[rows, cols])
 
     def decoder_directions(self) -> torch.Tensor:
         """[d, F] unit-norm dictionary. Normalised with gradient (the reference did it under
@@ -58,9 +115,9 @@ class SparseAutoencoder(nn.Module):
     def decode(self, acts: torch.Tensor) -> torch.Tensor:
         return acts @ self.decoder_directions().T + self.pre_bias  # [B, d]
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> ForwardOutput:
         acts = self.encode(x)
-        return self.decode(acts), acts
+        return ForwardOutput(self.decode(acts), acts)
 
     @torch.no_grad()
     def project_decoder_grad(self) -> None:

@@ -7,15 +7,17 @@ override changes any of them (`sae.k=8`); `resolved(d)` fills in what the data d
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Literal
 
-ARCHS = ("relu", "topk")
-DEVICES = ("auto", "cpu", "cuda")
-PRE_BIAS_INITS = ("geometric_median", "mean", "zero")
+from splat_core.choices import Device, check_choices
+
+# The registered architectures (sae/__init__.py registers one class per name; tested).
+Arch = Literal["relu", "topk"]
 
 
 @dataclass(frozen=True)
 class SAEConfig:
-    arch: str = "topk"  # relu (reference-compatible, L1) | topk (Gao et al. 2024, AuxK)
+    arch: Arch = "topk"  # relu (reference-compatible, L1) | topk (Gao et al. 2024, AuxK)
     input_dim: int = 0  # 0: taken from the data
     n_features: int = 512
     expansion_factor: float = 0.0  # > 0: n_features = int(input_dim * expansion_factor)
@@ -32,31 +34,24 @@ class SAEConfig:
     batch_size: int = 1024
     epochs: int = 5
     warmup_frac: float = 0.05  # linear lr warm-up, then cosine decay to 10%
-    pre_bias_init: str = "geometric_median"  # geometric_median | mean | zero
+    pre_bias_init: Literal["geometric_median", "mean", "zero"] = "geometric_median"
     seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
+    device: Device = "auto"
     threads: int = 0  # torch intra-op threads; 0 leaves torch's default
 
     def __post_init__(self):
-        if self.arch not in ARCHS:
-            raise ValueError(f"sae arch must be one of {ARCHS}, got {self.arch!r}")
-        if self.device not in DEVICES:
-            raise ValueError(f"sae device must be one of {DEVICES}, got {self.device!r}")
-        if self.pre_bias_init not in PRE_BIAS_INITS:
-            raise ValueError(
-                f"sae pre_bias_init must be one of {PRE_BIAS_INITS}, got {self.pre_bias_init!r}"
-            )
+        check_choices(self)
         for name in ("n_features", "k", "aux_k", "dead_steps", "batch_size", "epochs"):
             if getattr(self, name) < 1:
-                raise ValueError(f"sae {name} must be >= 1, got {getattr(self, name)}")
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("input_dim", "expansion_factor", "aux_coeff", "l1_coeff", "l1_warmup_steps",
                      "threads"):  # fmt: skip
             if getattr(self, name) < 0:
-                raise ValueError(f"sae {name} must be >= 0, got {getattr(self, name)}")
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.warmup_frac < 1:
-            raise ValueError(f"sae warmup_frac must be in [0, 1), got {self.warmup_frac}")
+            raise ValueError(f"warmup_frac must be in [0, 1), got {self.warmup_frac}")
         if self.lr <= 0:
-            raise ValueError(f"sae lr must be > 0, got {self.lr}")
+            raise ValueError(f"lr must be > 0, got {self.lr}")
 
     def resolved(self, input_dim: int) -> SAEConfig:
         """This config for data of width `input_dim`, with n_features made concrete."""

@@ -6,18 +6,13 @@ import numpy as np
 import torch
 
 from splat_core.sae.base import SparseAutoencoder
-
-
-def index_dtype(n_features: int) -> np.dtype:
-    """uint16 for up to 65,536 features (ids 0..65,535), uint32 beyond."""
-    return np.dtype(np.uint16 if n_features <= 1 << 16 else np.uint32)
+from splat_core.sparse import CSRArrays, index_dtype
 
 
 @torch.no_grad()
-def encode_csr(
-    sae: SparseAutoencoder, pooled: np.ndarray, batch_size: int = 4096
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(indptr int64 [N+1], indices [nnz], data float32 [nnz]) of the SAE activations.
+def encode_csr(sae: SparseAutoencoder, pooled: np.ndarray, batch_size: int = 4096) -> CSRArrays:
+    """The SAE activations of `pooled` [N, d] in CSR form (feature ids in the smallest
+    unsigned dtype that holds them, as the stores keep them).
 
     Only nonzeros are kept, built batch by batch; feature ids ascend within each row
     (`SparseAutoencoder.encode_sparse`).
@@ -36,5 +31,5 @@ def encode_csr(
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     if not indices:
-        return indptr, np.zeros(0, dtype=dtype), np.zeros(0, dtype=np.float32)
-    return indptr, np.concatenate(indices), np.concatenate(data)
+        return CSRArrays(indptr, np.zeros(0, dtype=dtype), np.zeros(0, dtype=np.float32))
+    return CSRArrays(indptr, np.concatenate(indices), np.concatenate(data))

@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from splat_core.atomic import atomic_dir
 from splat_core.sae.base import SparseAutoencoder
 from splat_core.sae.config import SAEConfig
-from splat_core.sae.registry import arch_fields, build_sae
+from splat_core.sae.registry import build_sae
 from splat_core.sae.relu import ReluSAE
-from splat_core.storage import atomic_dir
 
 WEIGHTS = "sae.safetensors"
 CONFIG = "sae_config.json"
@@ -185,7 +185,7 @@ def save_sae_files(
 
 
 def config_record(sae: SparseAutoencoder, config: SAEConfig | dict | None) -> dict:
-    arch = arch_fields(sae)
+    arch = sae.arch_fields()
     if isinstance(config, SAEConfig):
         if config.arch != sae.arch:
             raise ValueError(f"config arch {config.arch!r} != module arch {sae.arch!r}")

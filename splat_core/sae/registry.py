@@ -1,4 +1,6 @@
-"""Architectures by name: a saved sae_config.json's "arch" picks the class to rebuild."""
+"""Architectures by name (SAELens' habit): each SAE class registers under its `arch`, and a
+saved sae_config.json's "arch" picks the class that rebuilds it. The registrations happen
+in splat_core/sae/__init__.py; a config's `arch` choices are the registered names (tested)."""
 
 from __future__ import annotations
 
@@ -6,27 +8,28 @@ import torch
 
 from splat_core.sae.base import SparseAutoencoder
 from splat_core.sae.config import SAEConfig
-from splat_core.sae.relu import ReluSAE
-from splat_core.sae.topk import TopKSAE
 
-ARCHITECTURES: dict[str, type[SparseAutoencoder]] = {"relu": ReluSAE, "topk": TopKSAE}
+ARCHITECTURES: dict[str, type[SparseAutoencoder]] = {}
+
+
+def register_sae(cls: type[SparseAutoencoder]) -> type[SparseAutoencoder]:
+    """Register an architecture under `cls.arch` (once)."""
+    if cls.arch in ARCHITECTURES:
+        raise ValueError(f"sae arch {cls.arch!r} is already registered")
+    ARCHITECTURES[cls.arch] = cls
+    return cls
+
+
+def sae_class(arch: str) -> type[SparseAutoencoder]:
+    try:
+        return ARCHITECTURES[arch]
+    except KeyError:
+        known = ", ".join(ARCHITECTURES)
+        raise ValueError(f"unknown sae arch {arch!r}; known: {known}") from None
 
 
 def build_sae(config: SAEConfig, generator: torch.Generator | None = None) -> SparseAutoencoder:
     """A freshly initialised SAE for a resolved config (input_dim and n_features set)."""
     if config.input_dim < 1:
         raise ValueError("sae input_dim is unset; call config.resolved(d) first")
-    if config.arch == "relu":
-        return ReluSAE(config.input_dim, config.n_features, generator)
-    if config.arch == "topk":
-        return TopKSAE(config.input_dim, config.n_features, config.k, generator)
-    raise ValueError(f"unknown sae arch {config.arch!r}; known: {', '.join(ARCHITECTURES)}")
-
-
-def arch_fields(sae: SparseAutoencoder) -> dict:
-    """The config fields that a module's shape and arch fix (k only for topk)."""
-    fields = {"arch": sae.arch, "input_dim": sae.input_dim, "n_features": sae.n_features,
-              "expansion_factor": 0.0}  # fmt: skip
-    if isinstance(sae, TopKSAE):
-        fields["k"] = sae.k
-    return fields
+    return sae_class(config.arch).from_config(config, generator)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from splat_core.sae.base import SparseAutoencoder, random_unit_columns
+from splat_core.sae.base import Objective, SparseAutoencoder, TrainStep, random_unit_columns
+from splat_core.sae.config import SAEConfig
 
 ACT_CAP = 6.0  # the reference's ReLU6-style cap
 
@@ -42,6 +43,24 @@ class ReluSAE(SparseAutoencoder):
             self.encoder.weight.copy_(directions.T * (2.0 * input_dim / n_features))
             self.encoder.bias.zero_()
             self.decoder.bias.zero_()
+
+    @classmethod
+    def from_config(cls, config: SAEConfig, generator: torch.Generator | None) -> ReluSAE:
+        return cls(config.input_dim, config.n_features, generator)
+
+    def training_objective(self, config: SAEConfig, variance: float) -> Objective:
+        """MSE + l1_coeff (linear warm-up) * mean_batch(sum_f h_f ||d_f||). No usage-KL term:
+        the reference's had no gradient."""
+
+        def relu_objective(x: torch.Tensor, step: int, since_fired: torch.Tensor) -> TrainStep:
+            x_hat, acts = self(x)
+            mse = (x_hat - x).pow(2).mean()
+            l1 = self.sparsity_penalty(acts)
+            ramp = min(1.0, step / config.l1_warmup_steps) if config.l1_warmup_steps else 1.0
+            self.update_usage(acts)
+            return TrainStep(mse + config.l1_coeff * ramp * l1, {"mse": mse, "l1": l1}, acts)
+
+        return relu_objective
 
     @property
     def pre_bias(self) -> torch.Tensor:

@@ -10,7 +10,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from splat_core.sae.base import SparseAutoencoder, random_unit_columns
+from splat_core.sae.base import (
+    Objective,
+    SparseActs,
+    SparseAutoencoder,
+    TrainStep,
+    random_unit_columns,
+)
+from splat_core.sae.config import SAEConfig
 
 
 class TopKSAE(SparseAutoencoder):
@@ -44,7 +51,33 @@ class TopKSAE(SparseAutoencoder):
     def activate(self, h_pre: torch.Tensor) -> torch.Tensor:
         return keep_top(h_pre, self.k)
 
-    def encode_sparse(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    @classmethod
+    def from_config(cls, config: SAEConfig, generator: torch.Generator | None) -> TopKSAE:
+        return cls(config.input_dim, config.n_features, config.k, generator)
+
+    def arch_fields(self) -> dict:
+        return {**super().arch_fields(), "k": self.k}
+
+    def training_objective(self, config: SAEConfig, variance: float) -> Objective:
+        """MSE / Var(x) + aux_coeff * AuxK, both scale-free as in Gao et al."""
+        scale = 1.0 / max(variance, 1e-12)
+
+        def topk_objective(x: torch.Tensor, step: int, since_fired: torch.Tensor) -> TrainStep:
+            h_pre = self.pre_activations(x)
+            acts = self.activate(h_pre)
+            x_hat = self.decode(acts)
+            mse = (x_hat - x).pow(2).mean()
+            loss = mse * scale
+            aux = torch.zeros((), device=x.device)
+            if config.aux_coeff:
+                dead = since_fired >= config.dead_steps
+                aux = auxk_loss(self, h_pre, (x - x_hat).detach(), dead, config.aux_k)
+                loss = loss + config.aux_coeff * aux
+            return TrainStep(loss, {"mse": mse, "aux_loss": aux}, acts)
+
+        return topk_objective
+
+    def encode_sparse(self, x: torch.Tensor) -> SparseActs:
         """The k winners straight from topk: no dense [B, F] zeros, scatter and nonzero
         scan (those cost more than the topk itself at 24,576 features)."""
         values, ids = self.pre_activations(x).topk(self.k, dim=-1, sorted=False)
@@ -52,7 +85,7 @@ class TopKSAE(SparseAutoencoder):
         values = values.gather(-1, order).relu()
         keep = values > 0
         rows = torch.arange(len(ids), device=ids.device).unsqueeze(1).expand_as(ids)
-        return rows[keep], ids[keep], values[keep]
+        return SparseActs(rows[keep], ids[keep], values[keep])
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, k={self.k}"

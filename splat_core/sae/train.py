@@ -2,11 +2,9 @@
 
 Seeded end to end (init from a torch.Generator, batch order from a numpy Generator), so the
 same seed gives bit-identical weights on CPU. The loop is the same for every architecture;
-only the objective differs:
-- relu: MSE + l1_coeff (linear warm-up) * mean_batch(sum_f h_f ||d_f||). No usage-KL term:
-  the reference's had no gradient.
-- topk: MSE / Var(x) + aux_coeff * AuxK, both scale-free as in Gao et al.
-After every step the decoder's columns are put back on the unit sphere.
+only the objective differs, and each architecture supplies its own
+(`SparseAutoencoder.training_objective`: relu.py, topk.py). After every step the decoder's
+columns are put back on the unit sphere.
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -22,19 +21,21 @@ from splat_core.model.train import lr_factor, resolve_device
 from splat_core.sae.base import SparseAutoencoder
 from splat_core.sae.config import SAEConfig
 from splat_core.sae.registry import build_sae
-from splat_core.sae.relu import ReluSAE
-from splat_core.sae.topk import TopKSAE, auxk_loss
 
-Objective = Callable[[torch.Tensor, int, torch.Tensor], tuple[torch.Tensor, dict, torch.Tensor]]
+
+class TrainedSAE(NamedTuple):
+    sae: SparseAutoencoder
+    """The trained module, on the CPU in eval mode."""
+    history: list[dict]
+    """One row per epoch: mean loss terms, L0, dead fraction, lr, seconds."""
 
 
 def train_sae(
     pooled: np.ndarray,
     config: SAEConfig = SAEConfig(),
     progress: Callable[[str], None] = print,
-) -> tuple[SparseAutoencoder, list[dict]]:
-    """Initialise an SAE for `pooled` [N, d] and train it; returns (sae on CPU in eval mode,
-    per-epoch history)."""
+) -> TrainedSAE:
+    """Initialise an SAE for `pooled` [N, d] and train it."""
     x = as_matrix(pooled)
     config = config.resolved(x.shape[1])
     if config.threads:
@@ -43,7 +44,7 @@ def train_sae(
     with torch.no_grad():
         sae.pre_bias.copy_(torch.from_numpy(initial_pre_bias(x, config.pre_bias_init, config.seed)))
     history = fit_sae(sae, x, config, progress)
-    return sae, history
+    return TrainedSAE(sae, history)
 
 
 def fit_sae(
@@ -64,7 +65,7 @@ def fit_sae(
     optimizer = torch.optim.Adam(sae.parameters(), lr=config.lr)
     warmup = max(1, int(config.warmup_frac * total))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, total, warmup))
-    objective = make_objective(sae, config, float(x.var(axis=0, dtype=np.float64).mean()))
+    objective = sae.training_objective(config, float(x.var(axis=0, dtype=np.float64).mean()))
     rng = np.random.default_rng([config.seed, 1])
     since_fired = torch.zeros(sae.n_features, dtype=torch.long, device=device)
     history, step, start = [], 0, time.perf_counter()
@@ -103,39 +104,6 @@ def fit_sae(
         )
     sae.cpu().eval()
     return history
-
-
-def make_objective(sae: SparseAutoencoder, config: SAEConfig, variance: float) -> Objective:
-    """objective(batch, step, since_fired) -> (loss, logged terms, activations)."""
-    if isinstance(sae, ReluSAE):
-
-        def relu_objective(x, step, since_fired):
-            x_hat, acts = sae(x)
-            mse = (x_hat - x).pow(2).mean()
-            l1 = sae.sparsity_penalty(acts)
-            ramp = min(1.0, step / config.l1_warmup_steps) if config.l1_warmup_steps else 1.0
-            sae.update_usage(acts)
-            return mse + config.l1_coeff * ramp * l1, {"mse": mse, "l1": l1}, acts
-
-        return relu_objective
-    if isinstance(sae, TopKSAE):
-        scale = 1.0 / max(variance, 1e-12)
-
-        def topk_objective(x, step, since_fired):
-            h_pre = sae.pre_activations(x)
-            acts = sae.activate(h_pre)
-            x_hat = sae.decode(acts)
-            mse = (x_hat - x).pow(2).mean()
-            loss = mse * scale
-            aux = torch.zeros((), device=x.device)
-            if config.aux_coeff:
-                dead = since_fired >= config.dead_steps
-                aux = auxk_loss(sae, h_pre, (x - x_hat).detach(), dead, config.aux_k)
-                loss = loss + config.aux_coeff * aux
-            return loss, {"mse": mse, "aux_loss": aux}, acts
-
-        return topk_objective
-    raise TypeError(f"no training objective for {type(sae).__name__}")
 
 
 def initial_pre_bias(x: np.ndarray, method: str, seed: int, max_rows: int = 8192) -> np.ndarray:

@@ -13,8 +13,7 @@ import numpy as np
 
 from splat_core.sparse.csc import CSCStore, open_csc
 from splat_core.sparse.csr import CSRStore, open_csr
-from splat_core.sparse.layout import Vector
-from splat_core.sparse.transpose import _greedy_ranges
+from splat_core.sparse.layout import Vector, greedy_ranges
 
 BLOCK = 1 << 20
 DUPLICATE = "duplicate sample within a feature (feature)"
@@ -53,19 +52,19 @@ def _scan(vec: Vector, block: int) -> Iterator[tuple[int, np.ndarray]]:
 def _check_common(t: _Tally, store, n_ptr: int, id_limit: int, id_name: str, block: int) -> bool:
     """dtypes, lengths, indptr monotonicity, id range and finiteness; True if the indptr
     can be trusted for per-row / per-feature checks."""
-    nnz = len(store.v_indices)
-    if np.dtype(store.indptr.dtype) != np.int64:
-        t.note(f"indptr dtype is {store.indptr.dtype}, expected int64")
+    nnz = len(store.indices)
+    v_ptr = Vector(store.group["indptr"])  # as stored (a CSCStore holds a copy in memory)
+    if v_ptr.dtype != np.int64:
+        t.note(f"indptr dtype is {v_ptr.dtype}, expected int64")
     if np.dtype(store.data.dtype) != np.float32:
         t.note(f"data dtype is {store.data.dtype}, expected float32")
     if np.dtype(store.indices.dtype).kind != "u":
         t.note(f"indices dtype is {store.indices.dtype}, expected unsigned")
-    if len(store.v_data) != nnz:
-        t.note(f"indices has {nnz} entries but data has {len(store.v_data)}")
-    v_ptr = Vector(store.indptr)
+    if len(store.data) != nnz:
+        t.note(f"indices has {nnz} entries but data has {len(store.data)}")
     if len(v_ptr) != n_ptr:
         t.note(f"indptr has {len(v_ptr)} entries, expected {n_ptr} (from the shape attr)")
-    ok = len(v_ptr) == n_ptr and len(store.v_data) == nnz
+    ok = len(v_ptr) == n_ptr and len(store.data) == nnz
     prev = None
     for p, ptr in _scan(v_ptr, block):
         if p == 0 and ptr[0] != 0:
@@ -79,9 +78,9 @@ def _check_common(t: _Tally, store, n_ptr: int, id_limit: int, id_name: str, blo
     if prev is not None and prev != nnz:
         t.note(f"indptr ends at {prev}, expected nnz {nnz}")
         ok = False
-    for p, ids in _scan(store.v_indices, block):
+    for p, ids in _scan(store.indices, block):
         t.add(f"{id_name} id >= {id_limit}", ids >= id_limit, np.arange(len(ids)) + p)
-    for p, vals in _scan(store.v_data, block):
+    for p, vals in _scan(store.data, block):
         t.add("non-finite data (NaN/inf)", ~np.isfinite(vals), np.arange(len(vals)) + p)
     return ok
 
@@ -127,11 +126,11 @@ def check_csc(store: CSCStore | str | Path, block: int = BLOCK) -> list[str]:
         return t.problems()
     counts = store.nnz_per_feature()
     seen = None
-    for f0, f1 in _greedy_ranges(counts, block):
-        p, q = int(store.ptr[f0]), int(store.ptr[f1])
+    for f0, f1 in greedy_ranges(counts, block):
+        p, q = int(store.indptr[f0]), int(store.indptr[f1])
         if f1 - f0 > 1 or q - p <= block:
-            s = store.v_indices.read(p, q).astype(np.int64)
-            v = store.v_data.read(p, q)
+            s = store.indices.read(p, q).astype(np.int64)
+            v = store.data.read(p, q)
             feats = np.repeat(np.arange(f0, f1), counts[f0:f1])
             _check_order(t, feats, s, v)
             # one (feature, sample) key per entry; a plain sort is much faster than lexsort
@@ -152,11 +151,11 @@ def _check_big_feature(t: _Tally, store: CSCStore, f: int, block: int, seen: np.
     """Order and duplicates of one feature too large for a block: streamed, with a bitmap
     of the samples seen so far."""
     seen[:] = 0
-    p, q = int(store.ptr[f]), int(store.ptr[f + 1])
+    p, q = int(store.indptr[f]), int(store.indptr[f + 1])
     prev = None
     for a in range(p, q, block):
-        s = store.v_indices.read(a, min(q, a + block)).astype(np.int64)
-        v = store.v_data.read(a, min(q, a + block))
+        s = store.indices.read(a, min(q, a + block)).astype(np.int64)
+        v = store.data.read(a, min(q, a + block))
         if prev is not None:  # carry the last entry so order is checked across blocks
             s, v = np.concatenate([[prev[0]], s]), np.concatenate([[prev[1]], v])
         _check_order(t, np.full(len(s), f), s, v)
@@ -189,7 +188,7 @@ def check_nnz_conserved(
             t.note(f"{shard.path}: {shard.n_features} features, store has {csc.n_features}")
         if shard.sample_stop > csc.n_samples:
             t.note(f"{shard.path}: samples up to {shard.sample_stop} > store's {csc.n_samples}")
-        for _, ids in _scan(shard.v_indices, block):
+        for _, ids in _scan(shard.indices, block):
             c = np.bincount(ids, minlength=csc.n_features)
             if len(c) > csc.n_features:
                 t.note(f"{shard.path}: feature ids beyond {csc.n_features - 1}")
@@ -197,7 +196,7 @@ def check_nnz_conserved(
         total += shard.nnz
     if total != csc.nnz:
         t.note(f"total nnz differs: shards {total}, feature store {csc.nnz}")
-    if len(csc.ptr) == csc.n_features + 1:
+    if len(csc.indptr) == csc.n_features + 1:
         diff = np.flatnonzero(counts != csc.nnz_per_feature())
         for f in diff[:5]:
             t.note(f"feature {f}: shards {counts[f]} nnz, store {csc.nnz_per_feature()[f]}")

@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from splat_core.sparse.layout import Vector
+from splat_core.sparse.layout import SparseVector, Vector
 
 
 class CSCStore:
-    """Reader over a feature store. indptr (F+1 int64) is held in memory as `ptr`; entries
-    are read per feature, so a lookup costs O(that feature's nnz), not O(samples)."""
+    """Reader over a feature store: `indptr` (int64 [F + 1]) is held in memory; `indices`
+    (sample ids [nnz]) and `data` (float32 [nnz]) are read by range, so a lookup costs
+    O(that feature's nnz), not O(samples). The Zarr arrays are `group[name]`."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -20,27 +21,24 @@ class CSCStore:
         self.attrs = dict(self.group.attrs)
         if self.attrs.get("encoding_type") != "csc":
             raise ValueError(f"{self.path} is not a CSC store ({self.attrs.get('encoding_type')})")
-        self.indptr, self.indices, self.data = (
-            self.group[k] for k in ("indptr", "indices", "data")
-        )
-        self.v_indices, self.v_data = Vector(self.indices), Vector(self.data)
+        self.indptr = np.asarray(self.group["indptr"][:], dtype=np.int64)
+        self.indices, self.data = Vector(self.group["indices"]), Vector(self.group["data"])
         self.shape = tuple(int(x) for x in self.attrs["shape"])
         self.n_samples, self.n_features = self.shape
-        self.nnz = len(self.v_indices)
-        self.ptr = np.asarray(self.indptr[:], dtype=np.int64)
+        self.nnz = len(self.indices)
 
-    def feature(self, f: int, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def feature(self, f: int, limit: int | None = None) -> SparseVector:
         """(global sample ids, activations) of feature f in descending activation order;
         `limit` keeps the top entries only (and reads only those)."""
         if not 0 <= f < self.n_features:
             raise IndexError(f"feature {f} out of range [0, {self.n_features})")
-        a, b = int(self.ptr[f]), int(self.ptr[f + 1])
+        a, b = int(self.indptr[f]), int(self.indptr[f + 1])
         if limit is not None:
             b = min(b, a + max(int(limit), 0))
-        return self.v_indices.read(a, b), self.v_data.read(a, b)
+        return SparseVector(self.indices.read(a, b), self.data.read(a, b))
 
     def nnz_per_feature(self) -> np.ndarray:
-        return np.diff(self.ptr)
+        return np.diff(self.indptr)
 
 
 def open_csc(path: str | Path | CSCStore) -> CSCStore:

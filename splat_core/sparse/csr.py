@@ -5,21 +5,33 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 import zarr
 
+from splat_core.atomic import atomic_dir
 from splat_core.sparse.layout import (
     CHUNK,
     ENCODING_VERSION,
     ChunkAppender,
+    SparseVector,
     Vector,
     create_vector,
     index_dtype,
 )
-from splat_core.storage import atomic_dir
+
+
+class CSRArrays(NamedTuple):
+    """A CSR matrix in memory, scipy's three arrays."""
+
+    indptr: np.ndarray
+    """int64 [rows + 1]: row r's entries are [indptr[r], indptr[r + 1])."""
+    indices: np.ndarray
+    """[nnz] feature ids, ascending within a row."""
+    data: np.ndarray
+    """float32 [nnz] activations."""
 
 
 class CSRWriter:
@@ -134,7 +146,8 @@ def write_csr(
 
 
 class CSRStore:
-    """A lazily read CSR shard: zarr arrays plus the attrs; rows are read on demand."""
+    """A lazily read CSR shard: `indptr` (int64 [rows + 1]), `indices` (feature ids [nnz])
+    and `data` (float32 [nnz]) are read by range; the Zarr arrays are `group[name]`."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -143,33 +156,30 @@ class CSRStore:
         if self.attrs.get("encoding_type") != "csr":
             raise ValueError(f"{self.path} is not a CSR store ({self.attrs.get('encoding_type')})")
         self.indptr, self.indices, self.data = (
-            self.group[k] for k in ("indptr", "indices", "data")
-        )
-        self.v_indptr, self.v_indices, self.v_data = (
-            Vector(a) for a in (self.indptr, self.indices, self.data)
+            Vector(self.group[k]) for k in ("indptr", "indices", "data")
         )
         self.shape = tuple(int(x) for x in self.attrs["shape"])
         self.n_rows, self.n_features = self.shape
         self.sample_start = int(self.attrs["sample_start"])
-        self.nnz = len(self.v_indices)
+        self.nnz = len(self.indices)
 
     @property
     def sample_stop(self) -> int:
         return self.sample_start + self.n_rows
 
-    def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+    def row(self, i: int) -> SparseVector:
         """(feature ids, values) of local row i."""
-        a, b = self.v_indptr.read(i, i + 2)
-        return self.v_indices.read(a, b), self.v_data.read(a, b)
+        a, b = self.indptr.read(i, i + 2)
+        return SparseVector(self.indices.read(a, b), self.data.read(a, b))
 
     def row_slice(self, a: int, b: int) -> sp.csr_matrix:
         """Local rows [a, b) as a csr_matrix of shape (b - a, n_features)."""
         a, b = max(a, 0), min(b, self.n_rows)
         b = max(a, b)
-        ip = self.v_indptr.read(a, b + 1)
+        ip = self.indptr.read(a, b + 1)
         lo, hi = int(ip[0]), int(ip[-1])
         return sp.csr_matrix(
-            (self.v_data.read(lo, hi), self.v_indices.read(lo, hi), ip - lo),
+            (self.data.read(lo, hi), self.indices.read(lo, hi), ip - lo),
             shape=(b - a, self.n_features),
         )
 
@@ -181,14 +191,14 @@ class CSRStore:
         """
         for r0 in range(0, self.n_rows, CHUNK):
             r1 = min(self.n_rows, r0 + CHUNK)
-            ip = self.v_indptr.read(r0, r1 + 1)
+            ip = self.indptr.read(r0, r1 + 1)
             p0, p1 = int(ip[0]), int(ip[-1])
             cuts = [p0, *range((p0 // block + 1) * block, p1, block), p1]
             for p, q in zip(cuts[:-1], cuts[1:], strict=True):
                 if q <= p:
                     continue
                 rows = np.repeat(np.arange(r0, r1), np.diff(np.clip(ip, p, q)))
-                yield rows, self.v_indices.read(p, q), self.v_data.read(p, q)
+                yield rows, self.indices.read(p, q), self.data.read(p, q)
 
 
 def open_csr(path: str | Path | CSRStore) -> CSRStore:

@@ -15,9 +15,11 @@ Callers may still pass `compressors`; reads then go through zarr.
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import zarr
@@ -34,6 +36,19 @@ def index_dtype(n: int) -> np.dtype:
         if n - 1 <= np.iinfo(dt).max:
             return np.dtype(dt)
     return np.dtype(np.uint64)
+
+
+def greedy_ranges(counts: np.ndarray, capacity: int) -> list[tuple[int, int]]:
+    """Split [0, len(counts)) into contiguous ranges of total count <= capacity; an item
+    larger than capacity gets a range of its own."""
+    cum = np.cumsum(counts)
+    ranges, start = [], 0
+    while start < len(counts):
+        base = int(cum[start - 1]) if start else 0
+        stop = max(int(np.searchsorted(cum, base + capacity, side="right")), start + 1)
+        ranges.append((start, stop))
+        start = stop
+    return ranges
 
 
 def store_chunk(length: int) -> int:
@@ -60,6 +75,15 @@ def create_vector(
     )
 
 
+class SparseVector(NamedTuple):
+    """The entries of one row of a CSR store or one column (feature) of a CSC store."""
+
+    indices: np.ndarray
+    """Feature ids (a row, ascending) or sample ids (a feature, by activation, highest first)."""
+    data: np.ndarray
+    """The activations, float32."""
+
+
 class Vector:
     """Range reads of a 1-D zarr array, bypassing zarr when chunk files are raw bytes."""
 
@@ -74,6 +98,19 @@ class Vector:
 
     def __len__(self) -> int:
         return self.size
+
+    def __getitem__(self, key: int | slice):
+        """One element, or a contiguous range (`v[a:b]` is `v.read(a, b)`)."""
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.size)
+            if step != 1:
+                raise IndexError("only contiguous slices of a stored vector")
+            return self.read(start, stop)
+        i = operator.index(key)
+        i = i + self.size if i < 0 else i
+        if not 0 <= i < self.size:
+            raise IndexError(f"index {key} out of range [0, {self.size})")
+        return self.read(i, i + 1)[0]
 
     def read(self, a: int, b: int) -> np.ndarray:
         a, b = max(int(a), 0), min(int(b), self.size)

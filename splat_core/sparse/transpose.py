@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import zarr
 
+from splat_core.atomic import atomic_dir
 from splat_core.sparse import kernels
 from splat_core.sparse.csr import CSRStore, open_csr
 from splat_core.sparse.layout import (
@@ -38,11 +39,11 @@ from splat_core.sparse.layout import (
     ChunkAppender,
     PositionalWriter,
     create_vector,
+    greedy_ranges,
     index_dtype,
     store_chunk,
 )
 from splat_core.sparse.spill import Run, Spill
-from splat_core.storage import atomic_dir
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_BUDGET = 256 << 20
@@ -101,7 +102,7 @@ def build_csc(
     counts = _count_features(stores, n_features, block, stats, report)
     indptr = np.zeros(n_features + 1, np.int64)
     np.cumsum(counts, out=indptr[1:])
-    buckets = _greedy_ranges(counts, capacity)
+    buckets = greedy_ranges(counts, capacity)
     stats["n_buckets"] = len(buckets)
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,7 +183,7 @@ def _count_features(stores, n_features: int, block: int, stats, report) -> np.nd
     done, total = 0, stats["nnz"]
     for s in stores:
         for p in range(0, s.nnz, block):
-            ids = s.v_indices.stream(p, p + block)
+            ids = s.indices.stream(p, p + block)
             c = np.bincount(ids, minlength=n_features)
             if len(c) > n_features:
                 raise ValueError(f"{s.path}: feature id {len(c) - 1} >= n_features {n_features}")
@@ -203,7 +204,7 @@ def _spill_shards(stores, buckets, spill_dir: Path, block, stats, report, pool, 
     def blocks():
         for s in stores:
             for r0 in range(0, s.n_rows, CHUNK):
-                ip = s.v_indptr.stream(r0, min(s.n_rows, r0 + CHUNK) + 1).astype(np.int64)
+                ip = s.indptr.stream(r0, min(s.n_rows, r0 + CHUNK) + 1).astype(np.int64)
                 stats["bytes_read"] += ip.nbytes
                 p0, p1 = int(ip[0]), int(ip[-1])
                 cuts = [p0, *range((p0 // block + 1) * block, p1, block), p1]
@@ -214,8 +215,8 @@ def _spill_shards(stores, buckets, spill_dir: Path, block, stats, report, pool, 
     def pack(job) -> Run:
         (s, ip, first, p, q), j = job
         n = q - p
-        ids = s.v_indices.stream(p, q, _scratch("ids", n, s.v_indices.dtype))
-        vals = s.v_data.stream(p, q, _scratch("vals", n, np.float32))
+        ids = s.indices.stream(p, q, _scratch("ids", n, s.indices.dtype))
+        vals = s.data.stream(p, q, _scratch("vals", n, np.float32))
         f, k = _scratch("f", n, ids.dtype), _scratch("k", n, np.uint64)
         offsets = kernels.pack_block(ids, vals, ip, p, first, bucket_of, len(buckets), f, k)
         return Run(spill_dir / f"r{j}", f, k, offsets)
@@ -315,19 +316,6 @@ def _validate_shards(stores: list[CSRStore], n_features: int, n_samples: int) ->
             raise ValueError(f"{s.path}: samples up to {stop} exceed n_samples {n_samples}")
 
 
-def _greedy_ranges(counts: np.ndarray, capacity: int) -> list[tuple[int, int]]:
-    """Split [0, len(counts)) into contiguous ranges of total count <= capacity; an item
-    larger than capacity gets a range of its own."""
-    cum = np.cumsum(counts)
-    ranges, start = [], 0
-    while start < len(counts):
-        base = int(cum[start - 1]) if start else 0
-        stop = max(int(np.searchsorted(cum, base + capacity, side="right")), start + 1)
-        ranges.append((start, stop))
-        start = stop
-    return ranges
-
-
 def _spill_block(spills: list[Spill], target: np.ndarray, **cols: np.ndarray) -> None:
     """Append each row of `cols` to spills[target], keeping the rows' order in each spill."""
     if len(spills) == 1:
@@ -360,7 +348,7 @@ def _emit_large(source, capacity: int, block: int, stem: Path, emit, level: int 
     hist = np.zeros(1 << 16, np.int64)
     for keys in source():
         hist += kernels.digit_hist(keys, shift)
-    ranges = _greedy_ranges(hist, capacity)
+    ranges = greedy_ranges(hist, capacity)
     range_of = np.empty(1 << 16, np.uint16)
     for i, (d0, d1) in enumerate(ranges):
         range_of[d0:d1] = i

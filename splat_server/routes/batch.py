@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pyarrow as pa
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
-from splat_core.labels import LabelStore
-from splat_core.query import Reader, ipc_stream
+from splat_core.query import ipc_stream
 from splat_core.query.summary import feature_parts
 from splat_server import models
+from splat_server.deps import LabelsDep, ReaderDep
 from splat_server.routes.features import label_dict
 from splat_server.routes.seed import ARROW
-from splat_server.state import labels, reader
 
 router = APIRouter(prefix="/batch", tags=["batch"])
 
@@ -21,9 +20,7 @@ router = APIRouter(prefix="/batch", tags=["batch"])
     response_model=models.BatchOut,
     summary="The chosen parts of several features' summaries",
 )
-def features(
-    body: models.BatchIn, r: Reader = Depends(reader), store: LabelStore = Depends(labels)
-):
+def features(body: models.BatchIn, r: ReaderDep, store: LabelsDep):
     out = [
         feature_parts(
             r, f, body.parts, body.top_k, body.examples, label=lambda g: label_dict(store, g)
@@ -39,7 +36,7 @@ def features(
     responses={200: {"content": {ARROW: {}}, "description": "Arrow IPC stream"}},
     summary="Top-N activation rows of several features in one Arrow stream (+ feature_id)",
 )
-def activations(body: models.BatchActivationsIn, r: Reader = Depends(reader)):
+def activations(body: models.BatchActivationsIn, r: ReaderDep):
     tables = []
     for f in body.feature_ids:
         t = r.activation_list(f, body.limit, None, 0, body.include_abilities)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from splat_core.labels import LabelStore
-from splat_core.query import Reader
-from splat_core.query.summary import feature_index, feature_parts
+from splat_core.query.summary import TABLE_PARTS, feature_index, feature_parts
+from splat_core.store.contract import TABLE_OF_PART
 from splat_server import models
-from splat_server.state import labels, reader
+from splat_server.deps import LabelsDep, ReaderDep
 
 router = APIRouter(prefix="/features", tags=["features"])
 
@@ -25,7 +25,7 @@ def label_dict(store: LabelStore, f: int) -> dict | None:
     response_model=list[models.FeatureIndexRow],
     summary="Every feature: nnz, density, max, top token, label",
 )
-def index(r: Reader = Depends(reader), store: LabelStore = Depends(labels)):
+def index(r: ReaderDep, store: LabelsDep):
     names = {label.feature_id: label.name for label in store.all()}
     return feature_index(r, names)
 
@@ -35,13 +35,8 @@ def index(r: Reader = Depends(reader), store: LabelStore = Depends(labels)):
     response_model=models.FeatureSummary,
     summary="Stats, histogram, top tokens, weapons, influence, neighbours and label",
 )
-def summary(
-    feature_id: int,
-    top_k: int = TOP_K,
-    r: Reader = Depends(reader),
-    store: LabelStore = Depends(labels),
-):
-    parts = ("stats", "histogram", "tokens", "weapons", "influence", "neighbors", "label")
+def summary(feature_id: int, r: ReaderDep, store: LabelsDep, top_k: int = TOP_K):
+    parts = (*TABLE_PARTS, "label")
     out = feature_parts(r, feature_id, parts, top_k, label=lambda f: label_dict(store, f))
     return {**out, "data_version": r.data_version}
 
@@ -51,7 +46,7 @@ def summary(
     response_model=list[models.Example],
     summary="The top-k examples: weapon, tokens and activation",
 )
-def examples(feature_id: int, k: int = Query(20, ge=0, le=1000), r: Reader = Depends(reader)):
+def examples(feature_id: int, r: ReaderDep, k: int = Query(20, ge=0, le=1000)):
     return [e.to_dict() for e in r.top_examples(feature_id, k)]
 
 
@@ -62,20 +57,20 @@ def examples(feature_id: int, k: int = Query(20, ge=0, le=1000), r: Reader = Dep
 )
 def quantile_examples(
     feature_id: int,
+    r: ReaderDep,
     n_bins: int = Query(10, ge=1, le=100),
     per_bin: int = Query(5, ge=0, le=100),
     seed: int = Query(0, ge=0, le=2**32 - 1),
-    r: Reader = Depends(reader),
 ):
     return [e.to_dict() for e in r.quantile_examples(feature_id, n_bins, per_bin, seed)]
 
 
 @router.get("/{feature_id}/stats", response_model=models.Stats | None, summary="Statistics")
-def stats(feature_id: int, r: Reader = Depends(reader)):
+def stats(feature_id: int, r: ReaderDep):
     return r.stats(feature_id) or None
 
 
-TABLES = {  # path -> (row model, summary); each answers the Reader method of that name
+ROWS = {  # each feature table's row model and route summary, by its contract part name
     "histogram": (models.HistogramBin, "Histogram of the nonzero activations"),
     "tokens": (models.TokenRow, "Enhancer and suppressor tokens (enrichment, TF-IDF)"),
     "weapons": (models.WeaponRow, "Weapons, classes, subs, specials and kits among the top"),
@@ -84,13 +79,16 @@ TABLES = {  # path -> (row model, summary); each answers the Reader method of th
 }
 
 
-def _table_route(name: str, row_model, summary: str) -> None:
-    def rows(feature_id: int, r: Reader = Depends(reader)):
-        return getattr(r, name)(feature_id)
+def _table_route(part: str, row_model, summary: str) -> None:
+    asset = TABLE_OF_PART[part]
 
-    rows.__name__ = name
-    router.get(f"/{{feature_id}}/{name}", response_model=list[row_model], summary=summary)(rows)
+    def rows(feature_id: int, r: ReaderDep):
+        return r.feature_rows(asset, feature_id)
+
+    rows.__name__ = part
+    router.get(f"/{{feature_id}}/{part}", response_model=list[row_model], summary=summary)(rows)
 
 
-for _name, (_model, _summary) in TABLES.items():
-    _table_route(_name, _model, _summary)
+for _part in TABLE_PARTS:
+    if _part != "stats":  # one row, answered above
+        _table_route(_part, *ROWS[_part])

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from splat_core.labels import LabelStore
 from splat_core.query import MissingAssetError, Reader, UnknownFeatureError
 from splat_server import models
+from splat_server.deps import LabelsDep, ReaderDep
 from splat_server.security import require_writer
-from splat_server.state import labels, reader
 
 router = APIRouter(prefix="/labels", tags=["labels"])
 WRITE = [Depends(require_writer)]
@@ -27,9 +26,9 @@ def _known(r: Reader, feature_id: int) -> int:
 
 @router.get("", response_model=list[models.LabelOut], summary="All labels, or a text search")
 def all_labels(
+    store: LabelsDep,
     q: str | None = Query(None, max_length=200, description="substring of name or notes"),
     limit: int = Query(1000, ge=1, le=100_000),
-    store: LabelStore = Depends(labels),
 ):
     found = store.all() if q is None else store.search(q, limit=limit)
     return [label.to_dict() for label in found[:limit]]
@@ -37,7 +36,8 @@ def all_labels(
 
 @router.get("/export/consolidated", summary="All labels in the reference's consolidated layout")
 def export_consolidated(
-    model_type: str = Query("splat", max_length=50), store: LabelStore = Depends(labels)
+    store: LabelsDep,
+    model_type: str = Query("splat", max_length=50),
 ) -> dict[str, dict]:
     return store.export_consolidated(model_type)
 
@@ -48,7 +48,7 @@ def export_consolidated(
     dependencies=WRITE,
     summary="Import a reference consolidated_{model}.json (all or nothing)",
 )
-def import_consolidated(body: dict[str, dict] = Body(), store: LabelStore = Depends(labels)):
+def import_consolidated(store: LabelsDep, body: dict[str, dict] = Body()):
     return {"imported": store.import_consolidated(body)}
 
 
@@ -57,15 +57,13 @@ def import_consolidated(body: dict[str, dict] = Body(), store: LabelStore = Depe
     response_model=models.LabelOut | None,
     summary="A feature's label (null if none)",
 )
-def get_label(feature_id: int, r: Reader = Depends(reader), store: LabelStore = Depends(labels)):
+def get_label(feature_id: int, r: ReaderDep, store: LabelsDep):
     label = store.get(_known(r, feature_id))
     return None if label is None else label.to_dict()
 
 
 @router.get("/{feature_id}/history", summary="Every write of a feature's label, oldest first")
-def history(
-    feature_id: int, r: Reader = Depends(reader), store: LabelStore = Depends(labels)
-) -> list[dict]:
+def history(feature_id: int, r: ReaderDep, store: LabelsDep) -> list[dict]:
     return store.history(_known(r, feature_id))
 
 
@@ -75,12 +73,7 @@ def history(
     dependencies=WRITE,
     summary="Create or update a feature's label",
 )
-def put_label(
-    feature_id: int,
-    body: models.LabelIn,
-    r: Reader = Depends(reader),
-    store: LabelStore = Depends(labels),
-):
+def put_label(feature_id: int, body: models.LabelIn, r: ReaderDep, store: LabelsDep):
     fields = body.model_dump()
     expected = fields.pop("expected_version")
     label = store.set(_known(r, feature_id), expected_version=expected, **fields)
@@ -90,8 +83,8 @@ def put_label(
 @router.delete("/{feature_id}", dependencies=WRITE, summary="Delete a feature's label")
 def delete_label(
     feature_id: int,
+    r: ReaderDep,
+    store: LabelsDep,
     expected_version: int | None = Query(None, ge=1),
-    r: Reader = Depends(reader),
-    store: LabelStore = Depends(labels),
 ) -> dict[str, bool]:
     return {"deleted": store.delete(_known(r, feature_id), expected_version)}

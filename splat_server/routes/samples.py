@@ -5,12 +5,12 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
-from splat_core.query import Reader, UnknownFeatureError
+from splat_core.query import UnknownFeatureError
 from splat_server import models
+from splat_server.deps import ReaderDep
 from splat_server.errors import BadBuildError, UnknownNameError
-from splat_server.state import reader
 
 router = APIRouter(tags=["samples and builds"])
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["samples and builds"])
     response_model=models.Sample,
     summary="A sample's weapon, input tokens and top features",
 )
-def sample(sample_id: int, k: int = Query(20, ge=0, le=1000), r: Reader = Depends(reader)):
+def sample(sample_id: int, r: ReaderDep, k: int = Query(20, ge=0, le=1000)):
     return {**r.sample(sample_id), "features": r.sample_features(sample_id, k)}
 
 
@@ -30,10 +30,10 @@ def sample(sample_id: int, k: int = Query(20, ge=0, le=1000), r: Reader = Depend
     summary="Features that push an output token up (sign '+') or down ('-')",
 )
 def token_features(
+    r: ReaderDep,
     token: str = Path(max_length=64, description="a token name, e.g. swim_speed_up_21"),
     sign: Literal["+", "-"] = "+",
     k: int = Query(20, ge=0, le=1000),
-    r: Reader = Depends(reader),
 ):
     if token not in r.vocabularies[0].token_to_id:
         raise UnknownNameError(f"unknown token {token!r}")
@@ -68,7 +68,7 @@ def _encoding(enc, top_predictions: int, top_features: int) -> dict:
     response_model=models.EncodeOut,
     summary="Run the model and SAE on a build: predictions and feature activations",
 )
-def encode(body: models.EncodeIn, r: Reader = Depends(reader)):
+def encode(body: models.EncodeIn, r: ReaderDep):
     with _build_errors():
         enc = r.encode(body.weapon_id, body.abilities)
     return _encoding(enc, body.top_predictions, body.top_features)
@@ -79,7 +79,7 @@ def encode(body: models.EncodeIn, r: Reader = Depends(reader)):
     response_model=models.WhatIfOut,
     summary="Every single edit of a build (add, remove, swap weapon) and its effect",
 )
-def whatif(body: models.WhatIfIn, r: Reader = Depends(reader)):
+def whatif(body: models.WhatIfIn, r: ReaderDep):
     with _build_errors():
         result = r.whatif(body.weapon_id, body.abilities, body.feature, body.top_changes)
     base = result.base

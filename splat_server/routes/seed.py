@@ -5,14 +5,16 @@ and `sample_frac` a seeded, reproducible sample (the seed took the first N rows,
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 import orjson
 import pyarrow as pa
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from splat_core.query import MissingAssetError, Reader, ipc_stream
 from splat_server import models
-from splat_server.state import reader
+from splat_server.answer_cache import AnswerCache
+from splat_server.deps import ReaderDep, StateDep
 
 router = APIRouter(tags=["seed"])
 
@@ -33,9 +35,12 @@ def list_params(
     return limit, sample_frac, seed, include_abilities
 
 
+ListParams = Annotated[tuple, Depends(list_params)]
+
+
 @router.get("/health", response_model=models.Health, summary="Liveness and what is loaded")
-def health(request: Request, r: Reader = Depends(reader)):
-    uptime = time.monotonic() - request.app.state.splat.started
+def health(r: ReaderDep, state: StateDep):
+    uptime = time.monotonic() - state.started
     try:
         n_features, n_samples, nnz = r.n_features, r.n_samples, int(r.csc.nnz)
         status = "healthy"
@@ -55,14 +60,13 @@ def health(request: Request, r: Reader = Depends(reader)):
 
 
 @router.get("/features", response_model=models.FeatureIds, summary="All feature ids")
-def features(r: Reader = Depends(reader)):
+def features(r: ReaderDep):
     return models.FeatureIds(feature_ids=r.feature_ids().tolist())
 
 
-def _answer(request: Request, r: Reader, kind: str, params: tuple, build) -> tuple:
+def _answer(cache: AnswerCache, r: Reader, kind: str, params: tuple, build) -> tuple:
     """(body, build ms, cache hit): large answers are kept in the byte-bounded answer cache,
     keyed by the data version they were read from."""
-    cache = request.app.state.splat.cache
     timing = {"ms": 0.0}
 
     def timed_build():
@@ -80,12 +84,7 @@ def _answer(request: Request, r: Reader, kind: str, params: tuple, build) -> tup
     response_model=models.Activations,
     summary="A feature's nonzero activations with weapon and tokens, highest first",
 )
-def activations(
-    request: Request,
-    feature_id: int,
-    options: tuple = Depends(list_params),
-    r: Reader = Depends(reader),
-):
+def activations(feature_id: int, r: ReaderDep, state: StateDep, options: ListParams):
     params = (feature_id, *options)
 
     def build():
@@ -103,7 +102,7 @@ def activations(
         })  # fmt: skip
 
     # serialized here: validating 10^5 row models would cost more than the read itself
-    body, _, hit = _answer(request, r, "json", params, build)
+    body, _, hit = _answer(state.cache, r, "json", params, build)
     headers = {"X-Cache-Hit": str(hit).lower()}
     return Response(body, media_type="application/json", headers=headers)
 
@@ -114,15 +113,10 @@ def activations(
     response_class=Response,
     responses={200: {"content": {ARROW: {}}, "description": "Arrow IPC stream"}},
 )
-def activations_arrow(
-    request: Request,
-    feature_id: int,
-    options: tuple = Depends(list_params),
-    r: Reader = Depends(reader),
-):
+def activations_arrow(feature_id: int, r: ReaderDep, state: StateDep, options: ListParams):
     params = (feature_id, *options)
     build = lambda: ipc_stream(r.activation_list(*params))  # noqa: E731
-    body, ms, hit = _answer(request, r, "arrow", params, build)
+    body, ms, hit = _answer(state.cache, r, "arrow", params, build)
     headers = {
         "X-Feature-Id": str(feature_id),
         "X-Num-Rows": str(pa.ipc.open_stream(body).read_all().num_rows),  # zero-copy
@@ -133,13 +127,13 @@ def activations_arrow(
 
 
 @router.get("/context/vocab", response_model=models.Vocabularies, summary="Token and weapon ids")
-def vocab(r: Reader = Depends(reader)):
+def vocab(r: ReaderDep):
     v, w = r.vocabularies
     return models.Vocabularies(vocab=dict(v.token_to_id), weapon_vocab=dict(w.key_to_index))
 
 
 @router.get("/context/inv_vocab", response_model=models.InverseVocabularies, summary="Ids to names")
-def inv_vocab(r: Reader = Depends(reader)):
+def inv_vocab(r: ReaderDep):
     v, w = r.vocabularies
     return models.InverseVocabularies(
         inv_vocab={str(i): t for t, i in v.token_to_id.items()},

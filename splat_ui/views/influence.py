@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from splat_core import present
+from splat_core.domain import present
 from splat_ui import widgets
 from splat_ui.nav import Context
 

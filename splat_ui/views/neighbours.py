@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from splat_core import present
+from splat_core.domain import present
 from splat_ui import data
 from splat_ui.nav import Context, feature_table
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from splat_core import explorer, present
+from splat_core.domain import present
+from splat_core.investigate import explorer
 from splat_ui import widgets
 from splat_ui.nav import Context
 

@@ -6,9 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from splat_core import present
+from splat_core.domain import present
+from splat_core.domain.vocab import ABILITIES, STANDARD
 from splat_core.investigate.names import ability_of
-from splat_core.vocab import ABILITIES, STANDARD
 from splat_ui import data, widgets
 from splat_ui.nav import Context
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from splat_core import explorer, present
+from splat_core.domain import present
+from splat_core.domain.tokenizer import check_ap
+from splat_core.domain.vocab import FULL_AP, MAIN_AP, MAIN_ONLY_SLOT, PIECES, RUNGS, STANDARD
+from splat_core.investigate import explorer
 from splat_core.query.examples import weapon_infos
-from splat_core.tokenizer import check_ap
-from splat_core.vocab import FULL_AP, MAIN_AP, MAIN_ONLY_SLOT, PIECES, RUNGS, STANDARD
 from splat_ui import data
 from splat_ui.nav import Context, feature_link
 

@@ -14,12 +14,11 @@ import pytest
 import torch
 
 from splat_assets.definitions import build_definitions
-from splat_assets.executors import execute_graph
 from splat_assets.instance import get_instance
-from splat_assets.io_managers import ANALYSIS
 from splat_assets.resources import SplatSettings
-from splat_assets.runner import ASSET_NAMES, materialize_graph
-from splat_core import catalog
+from splat_assets.runner import execute_graph, materialize_graph
+from splat_core.store import catalog
+from splat_core.store.contract import ANALYSIS_ASSETS, ASSET_NAMES
 from tests.assets.services import artifact_content, content_diff, start, stop, wait_for
 
 pytest.importorskip("dagster_dask")
@@ -27,7 +26,7 @@ distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow
 
 OVERRIDES = ["train.threads=1", "sae.threads=1"]  # one thread everywhere: bit-identical floats
-COMPARED = ("activations", "feature_store", *ANALYSIS)
+COMPARED = ("activations", "feature_store", *ANALYSIS_ASSETS)
 PARTITIONED = ("samples", "pooled", "activations")
 
 

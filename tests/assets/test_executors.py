@@ -6,7 +6,8 @@ import dagster as dg
 import pytest
 
 from splat_assets import definitions
-from splat_assets.executors import all_assets_job, executor_from_env
+from splat_assets.definitions import all_assets_job
+from splat_assets.executors import executor_from_env
 from splat_assets.resources import SplatSettings
 
 

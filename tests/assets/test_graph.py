@@ -10,11 +10,12 @@ import pytest
 import zarr
 
 from splat_assets import definitions
-from splat_assets.io_managers import ANALYSIS
 from splat_assets.resources import SplatSettings
 from splat_assets.runner import materialize_graph
-from splat_core import catalog, steps
-from splat_core.artifacts import open_zarr_artifact
+from splat_core.pipeline import steps
+from splat_core.store import catalog
+from splat_core.store.artifacts import open_artifact
+from splat_core.store.contract import ANALYSIS_ASSETS
 from tests.conftest import shard_entries
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
@@ -35,7 +36,7 @@ def test_whole_graph_materializes_with_passing_checks(materialized):
     home, defs, instance, seconds = materialized
     info = catalog.read_catalog(home)
     assert set(info) == {"vocab", "builds", "samples", "base_model", "pooled", "sae",
-                         "activations", "feature_store", *ANALYSIS}  # fmt: skip
+                         "activations", "feature_store", *ANALYSIS_ASSETS}  # fmt: skip
     assert set(info["activations"]["partitions"]) == {"000", "001"}
     assert set(seconds) >= {"builds", "base_model", "sae", "feature_store"}
     shard_nnz = sum(p["metadata"]["nnz"] for p in info["activations"]["partitions"].values())
@@ -47,7 +48,7 @@ def test_whole_graph_materializes_with_passing_checks(materialized):
 def test_feature_store_matches_the_shards(materialized):
     """The CSC store holds exactly the CSR shards' entries, each feature highest first."""
     home = materialized[0]
-    csc = open_zarr_artifact(catalog.current_path(home, "feature_store"))
+    csc = open_artifact(catalog.current_path(home, "feature_store"))
     rows, cols, vals = shard_entries(home)
     for f in range(csc.n_features):
         ids, values = csc.feature(f)
@@ -82,7 +83,7 @@ def test_an_asset_check_fails_on_a_corrupted_store(materialized, tmp_path):
 def test_an_interrupted_materialization_leaves_the_previous_version(materialized, monkeypatch):
     home, defs, instance, _ = materialized
     before = catalog.current_path(home, "feature_store")
-    nnz = open_zarr_artifact(before).nnz
+    nnz = open_artifact(before).nnz
 
     def crash(out, *args, **kwargs):
         (out / "csc.zarr").mkdir()
@@ -95,7 +96,7 @@ def test_an_interrupted_materialization_leaves_the_previous_version(materialized
                        selection=dg.AssetSelection.assets("feature_store"),
                        instance=instance, resources=defs.resources)  # fmt: skip
     assert catalog.current_path(home, "feature_store") == before
-    assert open_zarr_artifact(before).nnz == nnz
+    assert open_artifact(before).nnz == nnz
 
 
 def test_backfill_of_all_shards_through_the_multiprocess_executor(materialized, monkeypatch,

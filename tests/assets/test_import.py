@@ -11,13 +11,13 @@ import torch
 from splat_assets import definitions
 from splat_assets.resources import SplatSettings
 from splat_assets.runner import materialize_graph
-from splat_core import catalog
-from splat_core.artifacts import load_checkpoint, open_zarr_artifact, read_builds_dir
-from splat_core.dataset import BuildTable
-from splat_core.refdata import write_reference_dataset
+from splat_core.builds.reference import write_reference_dataset
+from splat_core.builds.synth import SynthConfig, generate_builds
+from splat_core.builds.table import BuildTable
+from splat_core.domain.vocab import Vocab, WeaponVocab
 from splat_core.sae import load_sae
-from splat_core.synth import SynthConfig, generate_builds
-from splat_core.vocab import Vocab, WeaponVocab
+from splat_core.store import catalog
+from splat_core.store.artifacts import open_artifact, read_builds_dir
 from tests.conftest import FIXTURE
 
 
@@ -57,21 +57,21 @@ def test_reference_model_sae_and_data_materialize_the_graph(tmp_path):
 
     # The imported model and SAE are the fixture's: they reproduce its expected outputs.
     expected = np.load(FIXTURE / "expected.npz")
-    model = load_checkpoint(catalog.current_path(home, "base_model"))
+    model = open_artifact(catalog.current_path(home, "base_model"))
     with torch.no_grad():
         logits = model(torch.from_numpy(expected["tokens"]), torch.from_numpy(expected["weapons"]))
     np.testing.assert_allclose(logits.numpy(), expected["logits"], atol=1e-5)
-    sae = load_checkpoint(catalog.current_path(home, "sae"))
+    sae = open_artifact(catalog.current_path(home, "sae"))
     with torch.no_grad():
         acts = sae.encode(torch.from_numpy(expected["pooled"]))
     np.testing.assert_allclose(acts.numpy(), expected["sae_h_post"], atol=1e-5)
 
     # Activations are the fixture SAE applied to the fixture model's pooled vectors.
     reference_sae = load_sae(FIXTURE)
-    csc = open_zarr_artifact(catalog.current_path(home, "feature_store"))
+    csc = open_artifact(catalog.current_path(home, "feature_store"))
     assert csc.n_features == 256
-    pooled = open_zarr_artifact(catalog.current_path(home, "pooled", "000"))
-    shard = open_zarr_artifact(catalog.current_path(home, "activations", "000"))
+    pooled = open_artifact(catalog.current_path(home, "pooled", "000"))
+    shard = open_artifact(catalog.current_path(home, "activations", "000"))
     with torch.no_grad():
         dense = reference_sae.encode(torch.from_numpy(pooled[:])).numpy()
     np.testing.assert_allclose(shard.row_slice(0, shard.shape[0]).toarray(), dense, atol=1e-6)

@@ -15,8 +15,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from splat_assets.definitions import build_definitions
-from splat_assets.executors import all_assets_job
+from splat_assets.definitions import all_assets_job, build_definitions
 from splat_assets.resources import SplatSettings
 from splat_assets.runner import QUIET
 from tests.assets.services import free_port, start, stop, wait_for

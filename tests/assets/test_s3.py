@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from moto.server import ThreadedMotoServer
 
 from splat_assets.instance import prepare_dagster_home
-from splat_assets.io_managers import ANALYSIS
 from splat_cli.main import main
-from splat_core import catalog, homes
 from splat_core.query import Reader
+from splat_core.store import catalog, homes
+from splat_core.store.contract import ANALYSIS_ASSETS
 from splat_server.app import create_app
 from splat_server.settings import ServerSettings
 from tests.conftest import shard_entries
@@ -27,7 +27,7 @@ from tests.conftest import shard_entries
 BUCKET = "splat-test"
 HOME = f"s3://{BUCKET}/homes/tiny"
 ASSETS = {"vocab", "builds", "samples", "base_model", "pooled", "sae", "activations",
-          "feature_store", *ANALYSIS}  # fmt: skip
+          "feature_store", *ANALYSIS_ASSETS}  # fmt: skip
 TOKEN = "test-token-0123456789"
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from splat_cli.main import main
-from splat_core.vocab import RUNGS, Vocab, WeaponVocab
+from splat_core.domain.vocab import RUNGS, Vocab, WeaponVocab
 
 # comeback + ninja_squid + stealth_jump mains, 9 subs of swim_speed_up: a legal full build.
 FULL = ["comeback", "ninja_squid", "stealth_jump"] + [f"swim_speed_up_{r}" for r in RUNGS[:5]]

@@ -9,13 +9,13 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from splat_assets.io_managers import ANALYSIS
 from splat_cli.main import main
-from splat_core.catalog import current_path, read_catalog
-from splat_core.dataset import read_builds_parquet
+from splat_core.builds.synth import SynthConfig, generate_builds
+from splat_core.builds.table import read_builds_parquet
+from splat_core.domain.vocab import Vocab, WeaponVocab
 from splat_core.model import load_model
-from splat_core.synth import SynthConfig, generate_builds
-from splat_core.vocab import Vocab, WeaponVocab
+from splat_core.store.catalog import current_path, read_catalog
+from splat_core.store.contract import ANALYSIS_ASSETS
 
 FAST = ["--profile", "tiny", "--set", "synth.n_builds=600", "--set", "train.epochs=1"]
 
@@ -30,7 +30,7 @@ def home(tmp_path_factory):
 def test_materialize_writes_the_assets_and_reports_metrics(home, capsys):
     catalog = _info(home, capsys)
     assert set(catalog) == {"vocab", "builds", "base_model", "samples", "pooled", "sae",
-                            "activations", "feature_store", *ANALYSIS}  # fmt: skip
+                            "activations", "feature_store", *ANALYSIS_ASSETS}  # fmt: skip
     assert catalog["builds"]["metadata"]["rows"] == 600
     meta = catalog["base_model"]["metadata"]
     metrics = json.loads((current_path(home, "base_model") / "metrics.json").read_text())

@@ -6,16 +6,15 @@ import math
 from collections import Counter
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 import scipy.sparse as sp
 
 from splat_core import analysis
 from splat_core.analysis import blocks
-from splat_core.dataset import BuildTable
-from splat_core.samples import SampleTable
+from splat_core.builds.samples import SampleTable
+from splat_core.builds.table import BuildTable
+from splat_core.domain.vocab import NULL, PAD, Vocab, WeaponVocab
 from splat_core.sparse import build_csc, open_csc, write_csr
-from splat_core.vocab import NULL, PAD, Vocab, WeaponVocab
 
 # Activations [N=12, F=5]: f0 has ties, f1 never fires, f2 fires everywhere,
 # f3 fires once (on the <NULL> sample), f4 has one repeated value (min == max).
@@ -298,9 +297,3 @@ def test_top_k_per_row_ties():
     r, c, rank = blocks.top_k_per_row(v, 2)
     assert r.tolist() == [0, 0, 1, 1] and c.tolist() == [1, 2, 2, 3]
     assert rank.tolist() == [1, 2, 1, 2]
-
-
-def test_write_parquet(tmp_path, csc):
-    t = analysis.feature_stats(csc, N)
-    analysis.write_parquet(t, tmp_path / "s.parquet")
-    assert pq.read_table(tmp_path / "s.parquet").equals(t)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from splat_core.bench.encode import matmul_seconds, matmul_shapes
+from splat_cli.bench.encode import matmul_seconds, matmul_shapes
 
 
 def test_recorder_counts_linear_bmm_and_attention_products():

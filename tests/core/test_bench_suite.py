@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from splat_cli.bench import suite as suite_mod
+from splat_cli.bench.report import render_markdown
+from splat_cli.bench.suite import REQUIRED, analysis_section, run_suite, seed_store
+from splat_cli.bench.transpose import check_args
 from splat_cli.main import main
-from splat_core import catalog
-from splat_core.bench import suite as suite_mod
-from splat_core.bench.report import render_markdown
-from splat_core.bench.suite import REQUIRED, analysis_section, run_suite, seed_store
-from splat_core.bench.transpose import check_args
 from splat_core.query import Reader
+from splat_core.store import catalog
 
 # the targets, written out here rather than imported, so the report is checked
 TARGETS = {"feature_read_ratio_vs_dense_zarr": lambda v: v >= 40,
@@ -105,7 +105,7 @@ def test_sample_major_bytes_count_the_written_rows(suite):
     major = report["bytes"]["sample_major"]
     with Reader.open(home) as reader:
         shards = reader.activation_shards()
-        rows = [np.diff(s.v_indptr.read(0, s.n_rows + 1)) for s in shards]
+        rows = [np.diff(s.indptr.read(0, s.n_rows + 1)) for s in shards]
     nnz = int(np.concatenate(rows)[: major["rows_written"]].sum())
     assert major["rows_written"] == 5_000 and major["nnz_written"] == nnz
     assert major["bytes_per_nnz"] == pytest.approx(major["bytes_written"] / nnz)

@@ -1,4 +1,4 @@
-"""Tests of splat_core.build: slot-level builds, legality, AP <-> slots, full_build_ap.
+"""Tests of splat_core.domain.legality: slot-level builds, legality, AP <-> slots, full_build_ap.
 
 Builds are drawn at slot level (for each piece a main from its main-only abilities or the
 standard families, 9 subs from the standard families). Expected values are computed here
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from splat_core.build import (
+from splat_core.domain.legality import (
     REACHABLE_AP,
     Build,
     IllegalBuildError,
@@ -24,7 +24,7 @@ from splat_core.build import (
     full_build_ap,
     slots_to_ap,
 )
-from splat_core.tokenizer import TokenSetError, ap_to_tokens
+from splat_core.domain.tokenizer import TokenSetError, ap_to_tokens
 
 PIECES = ("head", "clothes", "shoes")
 MAIN_ONLY_BY_PIECE = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from splat_core.catalog import (
+from splat_core.store.catalog import (
     current_path,
     publish_asset,
     read_catalog,

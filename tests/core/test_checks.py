@@ -2,7 +2,7 @@
 
 import torch
 
-from splat_core.checks import check_finite_weights, check_sae_quality
+from splat_core.pipeline.checks import check_finite_weights, check_sae_quality
 
 BOUNDS = {"min_explained_variance": 0.9, "min_loss_recovered": 0.9, "max_dead_fraction": 0.02}
 

@@ -1,6 +1,6 @@
 """Which shards the schedule backfills."""
 
-from splat_core.freshness import stale_partitions
+from splat_core.pipeline.freshness import stale_partitions
 
 
 def test_missing_and_stale_shards():

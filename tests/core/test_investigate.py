@@ -11,9 +11,20 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from splat_core import analysis, artifacts, catalog
+from splat_core import analysis
 from splat_core import investigate as inv
-from splat_core.dataset import BuildTable
+from splat_core.builds.samples import SampleTable
+from splat_core.builds.table import BuildTable
+from splat_core.domain.vocab import (
+    MAIN_ONLY,
+    MAIN_ONLY_SLOT,
+    NULL,
+    RUNGS,
+    STANDARD,
+    Vocab,
+    WeaponVocab,
+)
+from splat_core.domain.weapons import weapon
 from splat_core.investigate import names
 from splat_core.investigate.interventions import Edit
 from splat_core.investigate.population import population
@@ -21,10 +32,8 @@ from splat_core.model.set_completion import ModelParams, SetCompletionModel
 from splat_core.query import Reader, UnknownFeatureError
 from splat_core.sae.config import SAEConfig
 from splat_core.sae.topk import TopKSAE
-from splat_core.samples import SampleTable
 from splat_core.sparse import build_csc, open_csr
-from splat_core.vocab import MAIN_ONLY, MAIN_ONLY_SLOT, NULL, RUNGS, STANDARD, Vocab, WeaponVocab
-from splat_core.weapons import weapon
+from splat_core.store import artifacts, catalog
 
 VOCAB = Vocab.canonical()
 WEAPON_IDS = [4050, 4010, 7011, 0]  # two share Curling Bomb, two share Sprinkler
@@ -123,7 +132,7 @@ def build_home(root):
     _publish(home, "feature_store", store)
 
     def stats(d):
-        csc = artifacts.open_zarr_artifact(catalog.current_path(home, "feature_store"))
+        csc = artifacts.open_artifact(catalog.current_path(home, "feature_store"))
         pq.write_table(analysis.feature_stats(csc, N), d / "feature_stats.parquet")
         artifacts.mark(d, "feature_stats")
         return {}

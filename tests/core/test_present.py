@@ -7,10 +7,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from splat_core import explorer, present
+from splat_core.domain import present
+from splat_core.domain.tokenizer import ap_to_tokens
+from splat_core.domain.vocab import NULL
+from splat_core.investigate import explorer
 from splat_core.query.examples import Example, WeaponInfo
-from splat_core.tokenizer import ap_to_tokens
-from splat_core.vocab import NULL
 
 LUNA = WeaponInfo(22, 200, "Luna Blaster", "blaster", "Splat Bomb", "Zipcaster")
 

@@ -13,11 +13,9 @@ import pytest
 import torch
 import zarr
 
-from splat_core import catalog
-from splat_core.artifacts import mark, open_zarr_artifact, read_samples_dir, read_vocab_dir
+from splat_core.domain.tokenizer import ap_to_tokens
 from splat_core.model import load_model
 from splat_core.query import (
-    FEATURE_TABLES,
     LiveReader,
     MissingAssetError,
     Reader,
@@ -25,12 +23,14 @@ from splat_core.query import (
     UnknownSampleError,
     ipc_stream,
 )
-from splat_core.query.answer_cache import AnswerCache
 from splat_core.query.token_lists import PackedTokens
 from splat_core.sae import load_sae
-from splat_core.tokenizer import ap_to_tokens
+from splat_core.store import catalog
+from splat_core.store.artifacts import mark, open_artifact, read_samples_dir, read_vocab_dir
+from splat_core.store.contract import ANALYSIS_ASSETS
+from splat_server.answer_cache import AnswerCache
 
-ANALYSIS = (*FEATURE_TABLES, "token_idf")
+ANALYSIS = ANALYSIS_ASSETS
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def dense(home):
     """Dense [N, F] activations from the CSR shards, and per-sample weapon/tokens/build."""
     info = catalog.read_catalog(home)
     parts = info["activations"]["partitions"].values()
-    shards = [open_zarr_artifact(Path(p["path"])) for p in parts]
+    shards = [open_artifact(Path(p["path"])) for p in parts]
     n = sum(s.shape[0] for s in shards)
     out = np.zeros((n, shards[0].shape[1]), np.float32)
     for s in shards:

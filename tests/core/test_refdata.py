@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from splat_core.build import Build, IllegalBuildError, full_build_ap, is_full_build
-from splat_core.dataset import BuildTable
-from splat_core.refdata import (
+from splat_core.builds.reference import (
     ReferenceDataError,
     read_reference_dataset,
     write_reference_dataset,
 )
-from splat_core.tokenizer import TokenSetError
-from splat_core.vocab import (
+from splat_core.builds.table import BuildTable
+from splat_core.domain.legality import Build, IllegalBuildError, full_build_ap, is_full_build
+from splat_core.domain.tokenizer import TokenSetError
+from splat_core.domain.vocab import (
     MAIN_ONLY,
     MAIN_ONLY_SLOT,
     NULL,

@@ -16,11 +16,11 @@ import fsspec
 import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
-from splat_core import catalog, homes
-from splat_core.config import splat_home
 from splat_core.labels import LabelStore
 from splat_core.query import Reader
 from splat_core.query.errors import MissingAssetError
+from splat_core.store import catalog, homes
+from splat_core.store.homes import splat_home
 
 MEMORY = fsspec.filesystem("memory")
 

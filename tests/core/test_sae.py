@@ -32,7 +32,8 @@ from splat_core.sae import (
     train_sae,
 )
 from splat_core.sae.topk import auxk_loss
-from splat_core.sae.train import geometric_median, make_objective
+from splat_core.sae.train import geometric_median
+from splat_core.sparse import index_dtype
 from tests.conftest import FIXTURE
 
 
@@ -149,7 +150,7 @@ def test_relu_objective_is_mse_plus_warmed_up_l1():
     sae = ReluSAE(32, 64, gen())
     x = torch.from_numpy(planted(128)[0])
     config = SAEConfig(arch="relu", l1_coeff=0.2, l1_warmup_steps=100)
-    objective = make_objective(sae, config, variance=1.0)
+    objective = sae.training_objective(config, variance=1.0)
     loss, terms, _ = objective(x, 25, torch.zeros(64, dtype=torch.long))
     loss, terms = loss.detach(), {k: v.detach() for k, v in terms.items()}
     x_hat, h = dense(sae, x.numpy())
@@ -318,7 +319,7 @@ def test_encode_csr_equals_dense_nonzeros(sae):
     x = np.random.default_rng(3).normal(size=(250, 16)).astype(np.float32)
     indptr, indices, data = encode_csr(sae, x, batch_size=64)
     assert indptr.dtype == np.int64 and indptr.shape == (251,)
-    assert indices.dtype == np.uint16 and data.dtype == np.float32
+    assert indices.dtype == index_dtype(sae.n_features) and data.dtype == np.float32
     acts = dense(sae, x)[1].astype(np.float32)
     got = sp.csr_matrix((data, indices, indptr), shape=acts.shape)
     want = sp.csr_matrix(acts)

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from splat_core import catalog
-from splat_core.bench.dense_zarr import (
+from splat_cli.bench.dense_zarr import (
     read_batch_scan,
     read_dense_feature,
     read_dense_top,
@@ -17,9 +16,11 @@ from splat_core.bench.dense_zarr import (
     write_dense_rows,
     write_sample_major,
 )
-from splat_core.bench.seed_store import ANALYSIS, distinct_draws, sample_plan, write_seed_store
+from splat_cli.bench.seed_store import distinct_draws, sample_plan, write_seed_store
 from splat_core.query import Reader
 from splat_core.sparse import check_csc, check_csr, open_csc
+from splat_core.store import catalog
+from splat_core.store.contract import ANALYSIS_ASSETS
 
 SMALL = {"n_samples": 20_000, "n_features": 512, "n_shards": 2, "active_per_sample": 64,
          "big_features": ((0, 10_000), (1, 2_000)), "hidden": 32, "seed": 3}  # fmt: skip
@@ -91,7 +92,7 @@ def test_analysis_tables_exist(store):
     assert sum(r["count"] for r in reader.histogram(1)) == 2_000
     assert reader.tokens(0) and reader.weapons(0) and reader.influence(0)
     assert reader.neighbors(5) and reader.token_idf()
-    assert set(ANALYSIS) <= set(report["assets"]) and report["slow_steps"] == []
+    assert set(ANALYSIS_ASSETS) <= set(report["assets"]) and report["slow_steps"] == []
 
 
 def test_dense_baseline_reads_the_same(store, tmp_path):

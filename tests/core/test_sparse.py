@@ -128,7 +128,7 @@ def assert_store_matches(csc_path, stacked: sp.csr_matrix, n_samples: int) -> No
         es, ev = expected_feature(ref, f)
         assert np.array_equal(s, es) and np.array_equal(v, ev), f
     # the raw-file read path agrees with zarr's own decoding
-    assert np.array_equal(store.indices[:], np.asarray(store.v_indices.read(0, store.nnz)))
+    assert np.array_equal(store.group["indices"][:], store.indices.read(0, store.nnz))
 
 
 def test_build_csc_matches_scipy(tmp_path, shards):
@@ -231,9 +231,9 @@ def test_compressed_stores_read_through_zarr(tmp_path, shards):
     m = open_csr(paths[1]).row_slice(0, 450)
     zstd = [ZstdCodec(level=3)]
     z = write_csr(tmp_path / "z", m.indptr, m.indices, m.data, m.shape, 800, compressors=zstd)
-    assert z.v_indices._dir is None  # not raw bytes: reads go through zarr
+    assert z.indices._dir is None  # not raw bytes: reads go through zarr
     build_csc([paths[0], z, paths[2]], tmp_path / "fs", N_FEATURES, n_samples, compressors=zstd)
-    assert open_csc(tmp_path / "fs").v_data._dir is None
+    assert open_csc(tmp_path / "fs").data._dir is None
     assert_store_matches(tmp_path / "fs", stacked, n_samples)
 
 
@@ -312,7 +312,7 @@ def test_check_csc_detects_corruption(built):
     paths, fs = built
     store = open_csc(fs)
     f = int(np.argmax(store.nnz_per_feature() >= 3))
-    a = int(store.ptr[f])
+    a = int(store.indptr[f])
     s, v = store.feature(f)
     n_samples = store.n_samples
     cases = [
@@ -334,7 +334,7 @@ def test_check_csc_detects_corruption(built):
 def test_check_csc_large_feature_path(tmp_path, built):
     paths, fs = built
     store = open_csc(fs)
-    a = int(store.ptr[7])
+    a = int(store.indptr[7])
     s = store.feature(7)[0]
     assert check_csc(fs, block=256) == []  # feature 7 is streamed with the bitmap
     corrupt(fs, "indices", a + 1000, s[3])

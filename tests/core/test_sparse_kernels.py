@@ -88,7 +88,7 @@ def test_build_with_small_store_chunks_and_many_buckets(tmp_path, monkeypatch):
     stats = build_csc([tmp_path / "s"], tmp_path / "fs", 200, 3000, memory_budget_bytes=60_000)
     assert stats["n_buckets"] > 5
     store, ref = open_csc(tmp_path / "fs"), m.tocsc()
-    assert store.indices.chunks == (256,)
+    assert store.group["indices"].chunks == (256,)
     for f in range(200):
         a, b = ref.indptr[f], ref.indptr[f + 1]
         order = np.lexsort((ref.indices[a:b], -ref.data[a:b]))

@@ -7,17 +7,17 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from splat_core.build import full_build_ap
-from splat_core.synth import (
+from splat_core.builds.synth import (
     ARCHETYPE_NAMES,
     KIT_SENSITIVE,
     MAX_COPIES,
     SynthConfig,
     generate_builds,
 )
-from splat_core.tokenizer import ap_to_tokens
-from splat_core.vocab import content_tokens
-from splat_core.weapons import weapon_table
+from splat_core.domain.legality import full_build_ap
+from splat_core.domain.tokenizer import ap_to_tokens
+from splat_core.domain.vocab import content_tokens
+from splat_core.domain.weapons import weapon_table
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests of splat_core.tokenizer: ability -> AP mappings <-> cumulative rung tokens.
+"""Tests of splat_core.domain.tokenizer: ability -> AP mappings <-> cumulative rung tokens.
 
 Builds are drawn at slot level (3 mains + 9 subs) and every expected value is computed
 here from the game rules (domain.md §1.2, §2), independently of the code under test.
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from splat_core.tokenizer import (
+from splat_core.domain.tokenizer import (
     TokenSetError,
     ap_to_tokens,
     check_ap,

@@ -6,17 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from splat_core.dataset import BuildTable
+from splat_core.builds.subsets import Batch, fixed_subsets, removal_cdf, sample_subsets
+from splat_core.builds.synth import SynthConfig, generate_builds
+from splat_core.builds.table import BuildTable
+from splat_core.domain.vocab import Vocab, WeaponVocab
 from splat_core.model.evaluate import (
     baseline_scores,
     completion_metrics,
     completion_recall,
     weapon_frequency,
 )
-from splat_core.model.subsets import Batch, fixed_subsets, removal_cdf, sample_subsets
 from splat_core.model.train import TrainConfig, lr_factor, split_builds, train_model
-from splat_core.synth import SynthConfig, generate_builds
-from splat_core.vocab import Vocab, WeaponVocab
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests of splat_core.vocab: the 140-token ability vocabulary and the weapon vocabulary.
+"""Tests of splat_core.domain.vocab: the 140-token ability vocabulary and the weapon vocabulary.
 
 Expected values are written out here from the game rules (domain.md §1.1, §1.2) and the
 reference checkpoint fixture, not taken from the module under test.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from splat_core.vocab import (
+from splat_core.domain.vocab import (
     NULL,
     PAD,
     Vocab,

@@ -189,7 +189,7 @@ def test_batch_features_and_activations(client, reader):
 
 
 def test_large_answers_come_from_the_cache_on_repeat(client, reader):
-    from splat_core.query.answer_cache import AnswerCache
+    from splat_server.answer_cache import AnswerCache
 
     client.app.state.splat.cache = AnswerCache(1 << 20, min_bytes=0)
     f = _largest(reader)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import zarr
 
-from splat_core import catalog
-from splat_core.bench.http import api_server
+from splat_cli.bench.http import api_server
+from splat_core.store import catalog
 from tests.server.conftest import TOKEN
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
+from splat_cli.bench.http import api_server
+from splat_cli.bench.load import load_test
 from splat_cli.main import main
-from splat_core.bench.http import api_server
-from splat_core.bench.load import load_test
 
 
 def test_bench_api_reports_every_feature_and_agrees_with_the_store(home, tmp_path, capsys):

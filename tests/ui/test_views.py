@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from splat_core import present
+from splat_core.domain import present
 from splat_ui.views import VIEWS
 
 

@@ -1,0 +1,146 @@
+"""`splat bench api`: latency through HTTP (median, p99) of the endpoints researchers hit most,
+beside the seed's layout read the seed's way (dense transposed Zarr, whole row then nonzero
+filter) for the same features, in the same run."""
+
+from __future__ import annotations
+
+import http.client
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from splat_cli.bench.dense_zarr import read_dense_feature, write_dense_rows
+from splat_cli.bench.http import api_server
+from splat_core.query import Reader
+
+
+def summarize(ms: list[float]) -> dict:
+    a = np.asarray(ms, dtype=np.float64)
+    return {"n": len(a), "median_ms": round(float(np.median(a)), 3),
+            "p99_ms": round(float(np.quantile(a, 0.99)), 3),
+            "min_ms": round(float(a.min()), 3)}  # fmt: skip
+
+
+def timed(fn: Callable[[], object], repeats: int) -> tuple[list[float], object]:
+    """Milliseconds of each call after one untimed warm-up call (whose result is returned)."""
+    out = fn()
+    ms = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        ms.append((time.perf_counter() - start) * 1000)
+    return ms, out
+
+
+def pick_features(reader: Reader, n_mid: int = 3) -> list[int]:
+    """The largest feature, the nearest to 100K activations, and a few of median size."""
+    counts = reader.feature_counts()
+    order = np.argsort(-counts, kind="stable")
+    chosen = [int(order[0]), int(np.argmin(np.abs(counts - 100_000)))]
+    nonzero = order[counts[order] > 0]
+    mid = nonzero[len(nonzero) // 2 : len(nonzero) // 2 + n_mid]
+    return list(dict.fromkeys(chosen + [int(f) for f in mid]))
+
+
+class Client:
+    """A keep-alive HTTP/1.1 connection (the standard library's, as `requests` uses under
+    the hood); `get` returns the body and fails on any non-200 answer."""
+
+    def __init__(self, url: str):
+        host, port = url.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=300)
+
+    def get(self, path: str) -> bytes:
+        self.conn.request("GET", path)
+        r = self.conn.getresponse()
+        body = r.read()
+        if r.status != 200:
+            raise RuntimeError(f"GET {path}: HTTP {r.status} {body[:200]!r}")
+        return body
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def bench_http(url: str, features: list[int], repeats: int, json_repeats: int) -> dict:
+    out: dict[str, dict] = {}
+    client = Client(url)
+    try:
+        for f in features:
+            row: dict[str, dict] = {}
+            ms, _ = timed(lambda f=f: client.get(f"/features/{f}/examples?k=20"), repeats)
+            row["top20_examples"] = summarize(ms)
+            ms, _ = timed(lambda f=f: client.get(f"/features/{f}"), repeats)
+            row["feature_summary"] = summarize(ms)
+            ms, body = timed(lambda f=f: client.get(f"/activations/{f}/arrow"), repeats)
+            rows = pa.ipc.open_stream(body).read_all().num_rows
+            row["activations_arrow"] = {**summarize(ms), "rows": rows, "bytes": len(body)}
+            ms, body = timed(lambda f=f: client.get(f"/activations/{f}"), json_repeats)
+            row["activations_json"] = {**summarize(ms), "bytes": len(body)}
+            out[str(f)] = row
+    finally:
+        client.close()
+    return out
+
+
+def bench_reads(reader: Reader, dense, features: list[int], repeats: int) -> dict:
+    """In-process: our feature read vs the seed's dense row read, same features, same run."""
+    out = {}
+    for f in features:
+        ours, (ids, _) = timed(lambda f=f: reader.activations(f), repeats)
+        seed, (dense_ids, _) = timed(lambda f=f: read_dense_feature(dense, f), repeats)
+        if not np.array_equal(np.sort(ids), dense_ids):
+            raise AssertionError(f"feature {f}: the dense read disagrees with the feature store")
+        out[str(f)] = {"nnz": len(ids), "ours": summarize(ours), "dense_zarr": summarize(seed),
+                       "ratio": round(float(np.median(seed) / np.median(ours)), 1)}  # fmt: skip
+    return out
+
+
+def bench_api(
+    home: Path,
+    repeats: int = 30,
+    json_repeats: int = 5,
+    dense_dir: Path | None = None,
+    features: list[int] | None = None,
+) -> dict:
+    """`features` defaults to `pick_features`; the first one is reported as `largest`."""
+    reader = Reader.open(home)
+    features = list(features) if features else pick_features(reader)
+    with tempfile.TemporaryDirectory(dir=dense_dir) as tmp:
+        dense = write_dense_rows(Path(tmp) / "dense.zarr", reader.csc, features,
+                                 reader.n_samples, reader.n_features)  # fmt: skip
+        reads = bench_reads(reader, dense, features, repeats)
+    # the answer cache off: every request rebuilds its answer; then on, as served by default
+    with api_server(home, env={"SPLAT_API_CACHE_MB": "0"}) as url:
+        http = bench_http(url, features, repeats, json_repeats)
+    with api_server(home) as url:
+        cached = bench_http(url, features[:1], repeats, json_repeats)
+    for f, row in http.items():
+        seed_ms = reads[f]["dense_zarr"]["median_ms"]
+        row["arrow_ratio_vs_dense_zarr"] = round(seed_ms / row["activations_arrow"]["median_ms"], 1)
+    largest = str(features[0])
+    read_ratios = [r["ratio"] for r in reads.values()]
+    return {
+        "home": str(home),
+        "n_samples": reader.n_samples,
+        "n_features": reader.n_features,
+        "features": features,
+        "client": "http.client keep-alive connection, one request at a time",
+        "reads": reads,
+        "http": http,
+        "http_cached": cached,
+        "read_ratio_median": float(np.median(read_ratios)),
+        "largest": {
+            "feature": features[0],
+            "nnz": reads[largest]["nnz"],
+            "arrow_median_ms": http[largest]["activations_arrow"]["median_ms"],
+            "arrow_cached_median_ms": cached[largest]["activations_arrow"]["median_ms"],
+            "top20_median_ms": http[largest]["top20_examples"]["median_ms"],
+            "read_ratio_vs_dense_zarr": reads[largest]["ratio"],
+            "arrow_ratio_vs_dense_zarr": http[largest]["arrow_ratio_vs_dense_zarr"],
+        },
+    }

@@ -1,0 +1,412 @@
+"""A synthetic, seed-scale materialized SPLAT_HOME, written through the real write path.
+
+Why: the query layer and the feature store have to be measured at the reference's scale
+(1M samples x 24,576 features, ~64 active per sample), which no CPU box trains to in
+reasonable time. So the graph's own steps and writers produce every asset (vocab, builds,
+samples, base_model, sae, activations, feature_store and the analysis group), published
+through `catalog.publish_asset` exactly as the IO managers do; only two things are not
+computed the Dagster way, and their metadata says so (`"synthesized": true`):
+- base_model and sae are untrained (seeded random initialisation);
+- activations are drawn directly instead of running model + SAE on every sample.
+The `pooled` asset is not written (nothing downstream of the activations reads it).
+
+Activations per sample: `active_per_sample` distinct features drawn by successive sampling
+(draw with replacement, keep first occurrences) from a Zipf law p ∝ 1/(rank+offset)^exponent
+over a seeded permutation of the non-big features, plus each `big_features` id on a seeded
+random set of exactly the asked number of samples. The default offset (200) keeps every Zipf
+feature below ~9% of samples, so the planted big features are the largest ones. Values are
+positive float32: a per-feature lognormal scale times a per-entry lognormal.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from splat_core.model.set_completion import ModelParams, SetCompletionModel
+from splat_core.pipeline import steps
+from splat_core.pipeline.analysis_steps import ANALYSIS_STEPS
+from splat_core.pipeline.config import SplatConfig, load_config
+from splat_core.sae import SAEConfig, build_sae, fingerprint
+from splat_core.sparse import CSRWriter
+from splat_core.store import artifacts, catalog, contract
+from splat_core.store.contract import ANALYSIS_ASSETS, CSR_ZARR
+
+Progress = Callable[[str], None]
+SLOW_SECONDS = 180.0  # an analysis step slower than this is reported in `slow_steps`
+# `--small`: 20,000 x 512 with two planted features, for a quick look (and the tests)
+SMALL = {"n_samples": 20_000, "n_features": 512, "n_shards": 2, "hidden": 32,
+         "big_features": ((0, 10_000), (1, 2_000))}  # fmt: skip
+
+
+def write_seed_store(
+    home: str | Path,
+    n_samples: int = 1_000_000,
+    n_features: int = 24_576,
+    n_shards: int = 8,
+    active_per_sample: int = 64,
+    big_features: Sequence[tuple[int, int]] = ((0, 500_000), (1, 100_000)),
+    seed: int = 0,
+    hidden: int = 512,
+    analysis: bool = True,
+    zipf_offset: float = 200.0,
+    zipf_exponent: float = 1.1,
+    block_rows: int = 65_536,
+    progress: Progress = print,
+) -> dict:
+    """Materialize every asset the query layer reads under `home`; returns the figures
+    (sizes, nnz of the big features, seconds and RSS per asset, transpose stats, CSC bytes)."""
+    home = Path(home)
+    t0 = time.perf_counter()
+    n_builds, instances, include_full = sample_plan(n_samples)
+    config = seed_config(n_builds, instances, include_full, n_shards, hidden, seed)
+    timer = _Timer(progress)
+    timer.run("vocab", lambda: _publish(home, "vocab", lambda o: steps.vocab_step(o, config)))
+    timer.run("builds", lambda: _publish(home, "builds", lambda o: steps.builds_step(o, config)))
+    builds = artifacts.read_builds_dir(catalog.current_path(home, "builds"))
+    timer.run("samples", lambda: _write_samples(home, builds, config))
+    model = lambda o: _write_model(o, builds, config)  # noqa: E731
+    timer.run("base_model", lambda: _publish(home, "base_model", model))
+    sae = _untrained_sae(hidden, n_features, active_per_sample, seed)
+    timer.run("sae", lambda: _publish(home, "sae", lambda o: _write_sae(o, sae)))
+    plan = ActivationPlan(n_samples, n_features, active_per_sample, big_features, seed,
+                          zipf_offset, zipf_exponent)  # fmt: skip
+    timer.run("activations", lambda: _write_activations(home, plan, config, sae, block_rows))
+    store = timer.run("feature_store", lambda: _write_feature_store(home, sae, config, progress))
+    if analysis:
+        run_analysis(home, config, timer)
+    return _report(home, n_samples, n_features, big_features, store, timer, t0)
+
+
+def sample_plan(n_samples: int) -> tuple[int, int, bool]:
+    """(n_builds, instances, include_full) giving exactly n_samples samples: two per build
+    (one partial + the full build) when n_samples is even, else one partial per build."""
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    return (n_samples // 2, 1, True) if n_samples % 2 == 0 else (n_samples, 1, False)
+
+
+def seed_config(
+    n_builds: int, instances: int, include_full: bool, n_shards: int, hidden: int, seed: int
+) -> SplatConfig:
+    """The `seed` profile (model shape, 24,576-feature SAE) resized to this store."""
+    base = load_config("seed")
+    heads = math.gcd(hidden, base.train.num_heads)
+    return replace(
+        base,
+        synth=replace(base.synth, n_builds=n_builds, seed=seed),
+        train=replace(base.train, hidden_dim=hidden, num_heads=heads, seed=seed),
+        samples=replace(
+            base.samples,
+            n_shards=n_shards,
+            instances=instances,
+            include_full=include_full,
+            seed=seed,
+        ),  # fmt: skip
+    )
+
+
+# --- publishing, timing and memory ---------------------------------------------------------
+
+
+def _publish(home: Path, asset: str, write: Callable[[Path], dict], partition=None) -> dict:
+    return catalog.publish_asset(home, asset, write, partition)
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize()
+
+
+class _RssPeak:
+    """Samples this process's RSS every 20 ms in a thread: the peak of one step."""
+
+    def __init__(self):
+        self.start = self.peak = _rss_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _rss_bytes())
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_bytes())
+        return {"rss_start_bytes": self.start, "rss_peak_bytes": self.peak,
+                "rss_delta_bytes": self.peak - self.start}  # fmt: skip
+
+
+class _Timer:
+    """Runs each asset's writer, recording seconds and RSS (start, peak, delta) per asset."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.figures: dict[str, dict] = {}
+
+    def run(self, asset: str, fn: Callable[[], object]):
+        self.progress(f"materializing {asset}")
+        rss = _RssPeak()
+        start = time.perf_counter()
+        try:
+            out = fn()
+        finally:
+            seconds = time.perf_counter() - start
+            self.figures[asset] = {"seconds": round(seconds, 3), **rss.stop()}
+        peak = self.figures[asset]["rss_peak_bytes"] / 2**20
+        self.progress(f"  done {asset} in {seconds:.1f}s (peak RSS {peak:,.0f} MiB)")
+        if asset in ANALYSIS_ASSETS and seconds > SLOW_SECONDS:
+            self.progress(f"  SLOW: {asset} took {seconds:.0f}s (> {SLOW_SECONDS:.0f}s)")
+        return out
+
+
+# --- data, model and SAE -------------------------------------------------------------------
+
+
+def _write_samples(home: Path, builds, config: SplatConfig) -> list[dict]:
+    metas = []
+    for shard in range(config.samples.n_shards):
+
+        def write(out: Path, shard=shard) -> dict:
+            meta, outcome = steps.samples_step(out, builds, shard, config)
+            if not outcome.passed:
+                raise RuntimeError(f"samples[{shard}] failed its check: {outcome.metadata}")
+            return meta
+
+        metas.append(_publish(home, "samples", write, partition=f"{shard:03d}"))
+    return metas
+
+
+def _write_model(out: Path, builds, config: SplatConfig) -> dict:
+    """An untrained SetCompletionModel of the seed profile's shape (seeded init)."""
+    t = config.train
+    params = ModelParams(
+        vocab_size=len(builds.vocab), weapon_vocab_size=len(builds.weapon_vocab),
+        embedding_dim=t.embedding_dim, hidden_dim=t.hidden_dim, output_dim=len(builds.vocab),
+        num_layers=t.num_layers, num_heads=t.num_heads,
+        num_inducing_points=t.num_inducing_points, use_layer_norm=t.use_layer_norm,
+        dropout=t.dropout, pad_token_id=builds.vocab.pad_id,
+    )  # fmt: skip
+    torch.manual_seed(t.seed)
+    model = SetCompletionModel.from_params(params).eval()
+    metrics = {"synthetic": True, "untrained": True}
+    meta = artifacts.write_model_dir(out, model, params, metrics, "synthetic")
+    return {**meta, "synthesized": True}
+
+
+def _untrained_sae(hidden: int, n_features: int, k: int, seed: int):
+    config = SAEConfig(arch="topk", input_dim=hidden, n_features=n_features,
+                       k=min(k, n_features), seed=seed)  # fmt: skip
+    return build_sae(config, torch.Generator().manual_seed(seed)).eval()
+
+
+def _write_sae(out: Path, sae) -> dict:
+    config = SAEConfig(arch="topk", input_dim=sae.input_dim, n_features=sae.n_features, k=sae.k)
+    metrics = {"synthetic": True, "untrained": True}
+    return {**artifacts.write_sae_dir(out, sae, config, metrics, "synthetic"), "synthesized": True}
+
+
+# --- activations -------------------------------------------------------------------------
+
+
+class ActivationPlan:
+    """What is global to all shards: the Zipf law over features, per-feature value scales,
+    and which samples each big feature fires on (exact counts)."""
+
+    def __init__(self, n_samples, n_features, active, big_features, seed, offset, exponent):
+        self.n_samples, self.n_features, self.active = n_samples, n_features, active
+        self.seed = seed
+        self.big_ids = np.array([int(f) for f, _ in big_features], dtype=np.int64)
+        counts = [int(c) for _, c in big_features]
+        _validate(n_samples, n_features, active, self.big_ids, counts)
+        rng = np.random.default_rng([seed, 0])
+        others = np.setdiff1d(np.arange(n_features), self.big_ids)
+        self.candidates = rng.permutation(others).astype(np.int32)  # by Zipf rank
+        weights = 1.0 / (np.arange(len(others)) + offset) ** exponent
+        self.cdf = np.cumsum(weights) / weights.sum()
+        self.scale = rng.lognormal(0.0, 0.5, n_features)
+        self.big_rows = np.zeros((len(self.big_ids), n_samples), dtype=bool)
+        for i, c in enumerate(counts):
+            self.big_rows[i, rng.choice(n_samples, size=c, replace=False)] = True
+
+    def rows(self, rng: np.random.Generator, start: int, stop: int):
+        """CSR (indptr, indices int32, data float32) of samples [start, stop)."""
+        n = stop - start
+        drawn = self.candidates[distinct_draws(rng, n, self.active, self.cdf)]
+        big = np.where(self.big_rows[:, start:stop].T, self.big_ids[None, :], self.n_features)
+        cols = np.concatenate([big.astype(np.int32), drawn], axis=1)
+        cols.sort(axis=1)
+        present = cols < self.n_features
+        indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(present.sum(axis=1), out=indptr[1:])
+        indices = cols[present]
+        noise = rng.lognormal(0.0, 0.75, len(indices))
+        return indptr, indices, (self.scale[indices] * noise).astype(np.float32)
+
+
+def _validate(n_samples, n_features, active, big_ids, counts) -> None:
+    if len(set(big_ids.tolist())) != len(big_ids):
+        raise ValueError(f"big feature ids repeat: {big_ids.tolist()}")
+    if len(big_ids) and (big_ids.min() < 0 or big_ids.max() >= n_features):
+        raise ValueError(f"big feature ids must lie in [0, {n_features})")
+    if any(not 0 <= c <= n_samples for c in counts):
+        raise ValueError(f"big feature counts must lie in [0, {n_samples}]: {counts}")
+    if not 1 <= active <= n_features - len(big_ids):
+        raise ValueError(f"active_per_sample must be in [1, {n_features - len(big_ids)}]")
+
+
+def distinct_draws(rng: np.random.Generator, n_rows: int, k: int, cdf: np.ndarray, m=None):
+    """[n_rows, k] distinct indices per row by successive sampling from `cdf`: draw m with
+    replacement, keep the first k first-occurrences (rows short of k are drawn again)."""
+    m = m or k + max(16, k // 4)
+    draws = np.searchsorted(cdf, rng.random((n_rows, m)), side="right").astype(np.int32)
+    np.minimum(draws, len(cdf) - 1, out=draws)
+    order = np.argsort(draws, axis=1, kind="stable")
+    ranked = np.take_along_axis(draws, order, axis=1)
+    first_sorted = np.ones_like(ranked, dtype=bool)
+    first_sorted[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+    first = np.empty_like(first_sorted)
+    np.put_along_axis(first, order, first_sorted, axis=1)
+    keep = first & (np.cumsum(first, axis=1) <= k)
+    full = keep.sum(axis=1) == k
+    out = np.empty((n_rows, k), np.int32)
+    out[full] = draws[full][keep[full]].reshape(-1, k)
+    if not full.all():
+        out[~full] = distinct_draws(rng, int((~full).sum()), k, cdf, 2 * m)
+    return out
+
+
+def shard_bounds(config: SplatConfig, n_builds: int) -> list[tuple[int, int]]:
+    """Sample ranges of the samples partitions (same build split as `shard_builds`)."""
+    s = config.samples
+    per = s.instances + int(s.include_full)
+    b = np.linspace(0, n_builds, s.n_shards + 1).round().astype(np.int64) * per
+    return [(int(b[i]), int(b[i + 1])) for i in range(s.n_shards)]
+
+
+def _write_activations(home: Path, plan: ActivationPlan, config, sae, block_rows: int):
+    attrs = {"sae_fingerprint": fingerprint(sae), "synthesized": True}
+    bounds = shard_bounds(config, config.synth.n_builds)
+    metas = []
+    for shard, (start, stop) in enumerate(bounds):
+
+        def write(out: Path, shard=shard, start=start, stop=stop) -> dict:
+            rng = np.random.default_rng([plan.seed, 1, shard])
+            return _write_shard(out, plan, rng, start, stop, block_rows, attrs)
+
+        metas.append(_publish(home, "activations", write, partition=f"{shard:03d}"))
+    return metas
+
+
+def _write_shard(out: Path, plan, rng, start: int, stop: int, block_rows: int, attrs) -> dict:
+    """One CSR shard streamed block by block (memory: one block), marked like
+    `artifacts.write_activations_dir` marks it."""
+    with CSRWriter(out / CSR_ZARR, plan.n_features, start, attrs=attrs) as writer:
+        for a in range(start, stop, block_rows):
+            writer.append(*plan.rows(rng, a, min(stop, a + block_rows)))
+    shape = (writer.n_rows, plan.n_features)
+    artifacts.mark(out, "activations", sample_start=start, shape=list(shape))
+    return {"rows": shape[0], "n_features": plan.n_features, "nnz": writer.nnz,
+            "mean_l0": round(writer.nnz / max(shape[0], 1), 3), "sample_start": start,
+            "bytes": artifacts.dir_bytes(out), "synthesized": True}  # fmt: skip
+
+
+def _write_feature_store(home: Path, sae, config: SplatConfig, progress: Progress) -> dict:
+    shards = artifacts.open_current(home, "activations")
+
+    def write(out: Path) -> dict:
+        meta = steps.feature_store_step(out, shards, sae, config, progress)
+        return {**meta, "synthesized": True}
+
+    return _publish(home, "feature_store", write)
+
+
+# --- the analysis group --------------------------------------------------------------------
+
+
+def run_analysis(home: Path, config: SplatConfig, timer: _Timer) -> None:
+    """Every analysis step of the contract, on inputs opened as the IO managers open them."""
+    for asset in ANALYSIS_ASSETS:
+        step = ANALYSIS_STEPS[asset]
+
+        def write(out: Path, asset=asset, step=step) -> dict:
+            inputs = {dep: artifacts.open_current(home, dep) for dep in contract.spec(asset).deps}
+            return step(out, inputs, config).metadata
+
+        timer.run(asset, lambda a=asset, w=write: _publish(home, a, w))
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def _report(home, n_samples, n_features, big_features, store, timer: _Timer, t0) -> dict:
+    csc = artifacts.open_artifact(catalog.current_path(home, "feature_store"))
+    counts = csc.nnz_per_feature()
+    big = {int(f) for f, _ in big_features}
+    rest = np.delete(counts, sorted(big)) if big else counts
+    root = csc.path
+    idx, data = artifacts.dir_bytes(root / "indices"), artifacts.dir_bytes(root / "data")
+    keys = ("seconds", "nnz_per_s", "peak_bucket_bytes", "n_buckets", "n_large_features",
+            "bytes_spilled")  # fmt: skip
+    transpose = {k: store[k] for k in keys}
+    transpose["rss_peak_bytes"] = timer.figures["feature_store"]["rss_peak_bytes"]
+    slow = [a for a in ANALYSIS_ASSETS if timer.figures.get(a, {}).get("seconds", 0) > SLOW_SECONDS]
+    return {
+        "home": str(home),
+        "n_samples": int(csc.n_samples),
+        "n_features": int(csc.n_features),
+        "nnz": int(csc.nnz),
+        "mean_nnz_per_sample": round(csc.nnz / max(csc.n_samples, 1), 3),
+        "big_features": {int(f): int(counts[f]) for f, _ in big_features},
+        "zipf_features_nnz": {
+            "max": int(rest.max()),
+            "median": int(np.median(rest)),
+            "min": int(rest.min()),
+        }
+        if len(rest)
+        else {},  # fmt: skip
+        "assets": timer.figures,
+        "transpose": transpose,
+        "csc_bytes": {
+            "indices": idx,
+            "data": data,
+            "total": idx + data,
+            "bytes_per_nnz": round((idx + data) / max(csc.nnz, 1), 3),
+        },  # fmt: skip
+        "home_bytes": artifacts.dir_bytes(home),
+        "slow_steps": slow,
+        "requested_n_samples": n_samples,
+        "requested_n_features": n_features,
+        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "total_seconds": round(time.perf_counter() - t0, 3),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+    import json
+
+    p = argparse.ArgumentParser(description="write a synthetic seed-scale SPLAT_HOME")
+    p.add_argument("home")
+    p.add_argument("--small", action="store_true", help="20,000 x 512, for a quick look")
+    p.add_argument("--no-analysis", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    small = SMALL if args.small else {}
+    report = write_seed_store(args.home, seed=args.seed, analysis=not args.no_analysis, **small)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - manual use
+    raise SystemExit(main())

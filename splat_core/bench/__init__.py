@@ -1,1 +1,0 @@
-"""Benchmarks (not tests): measured figures for the closing notes and for tracking."""

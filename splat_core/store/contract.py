@@ -1,0 +1,178 @@
+"""The asset contract: every asset's key, order, group, partitioning, format and files.
+
+Written once here and read by everyone who names an asset: the IO managers and the asset
+definitions (splat_assets), the runner's stages and the shard schedule, the artifact
+writers and readers (store.artifacts), the query layer, the API's table routes and the
+benchmarks. Asset keys, file names and check names are contracts with outside readers
+(the Dagster UI, `splat info --json`, tools that open a version directory): change them
+only together with everything that reads them.
+
+A version directory holds `artifact.json` ({"kind", "format", ...}) plus the asset's files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from splat_core.model import io as model_io
+from splat_core.sae import io as sae_io
+
+Group = Literal["data", "model", "sae", "analysis"]
+IOManager = Literal["parquet_io", "zarr_io", "checkpoint_io"]
+
+ARTIFACT = "artifact.json"  # in every version directory: what it holds and in which format
+VOCAB_JSON = "vocab.json"  # the ability vocabulary, SplatNLP's format (token -> id)
+WEAPON_VOCAB_JSON = "weapon_vocab.json"  # the weapon vocabulary (weapon key -> dense index)
+WEAPONS_PARQUET = "weapons.parquet"
+BUILDS_PARQUET = "builds.parquet"
+SAMPLES_PARQUET = "samples.parquet"
+POOLED_ZARR = "pooled.zarr"
+CSR_ZARR = "csr.zarr"
+CSC_ZARR = "csc.zarr"
+INFLUENCE_ZARR = "influence.zarr"
+VOCAB_FILES = (VOCAB_JSON, WEAPON_VOCAB_JSON)  # beside builds and samples: they decode them
+
+
+@dataclass(frozen=True)
+class Check:
+    """An asset check: its name (a contract with the Dagster UI) and what it guards."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    name: str
+    """The asset key, and the directory under SPLAT_HOME."""
+    group: Group
+    """The Dagster asset group."""
+    io_manager: IOManager
+    """The IO manager (resource key) that publishes and loads it."""
+    format: str
+    """`format` in artifact.json: parquet, zarr, checkpoint or parquet+zarr."""
+    files: tuple[str, ...]
+    """The files of a version directory, besides artifact.json."""
+    description: str
+    """One line, shown in the Dagster UI."""
+    checks: tuple[Check, ...]
+    deps: tuple[str, ...] = ()
+    """The assets it is computed from."""
+    partitioned: bool = False
+    """One version per shard (`<asset>/<shard>/<version>`) instead of one per asset."""
+    kind: str = ""
+    """`kind` in artifact.json; the asset name unless set (base_model's is `model`)."""
+    key: str | None = None
+    """Analysis tables: the column rows are grouped by (feature_id, or token_id)."""
+    part: str | None = None
+    """Feature tables: the short name of the Reader method, API path and summary part."""
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            object.__setattr__(self, "kind", self.name)
+
+    @property
+    def table_file(self) -> str:
+        """The Parquet file of an analysis table."""
+        if self.group != "analysis":
+            raise ValueError(f"{self.name} is not an analysis table")
+        return f"{self.name}.parquet"
+
+
+def _table(name: str, deps: tuple[str, ...], description: str, *, part: str | None,
+           key: str = "feature_id", extra: tuple[str, ...] = ()) -> AssetSpec:  # fmt: skip
+    check = Check(f"{name}_valid", "feature ids in range and sorted, no NaN")
+    fmt = "parquet+zarr" if extra else "parquet"
+    return AssetSpec(name, "analysis", "parquet_io", fmt, (f"{name}.parquet", *extra),
+                     description, (check,), deps, key=key, part=part)  # fmt: skip
+
+
+# In graph order: every asset comes after what it is computed from.
+ASSETS: tuple[AssetSpec, ...] = (
+    AssetSpec(
+        "vocab", "data", "parquet_io", "parquet", (*VOCAB_FILES, WEAPONS_PARQUET),
+        "Ability and weapon vocabularies, and the weapon table.",
+        (Check("vocab_valid", "<PAD> present, ids contiguous"),),
+    ),
+    AssetSpec(
+        "builds", "data", "parquet_io", "parquet", (BUILDS_PARQUET, *VOCAB_FILES),
+        "Full builds: synthetic (seeded) or a validated SplatNLP tokenized_data.csv.",
+        (Check("builds_valid", "ids within vocabularies, no <PAD>"),), deps=("vocab",),
+    ),
+    AssetSpec(
+        "base_model", "model", "checkpoint_io", "checkpoint",
+        (model_io.WEIGHTS, model_io.PARAMS, model_io.METRICS),
+        "SetCompletionModel trained on the builds, or imported from a reference checkpoint.",
+        (Check("base_model_finite", "finite weights"),), deps=("builds",), kind="model",
+    ),
+    AssetSpec(
+        "samples", "data", "parquet_io", "parquet", (SAMPLES_PARQUET, *VOCAB_FILES),
+        "Deterministic partial builds of one shard of builds.",
+        (Check("samples_consistent", "ids contiguous, inputs are subsets of their builds"),),
+        deps=("builds",), partitioned=True,
+    ),
+    AssetSpec(
+        "pooled", "model", "zarr_io", "zarr", (POOLED_ZARR,),
+        "The model's masked-mean vector of every sample in the shard.",
+        (Check("pooled_finite", "one finite vector per sample"),),
+        deps=("base_model", "samples"), partitioned=True,
+    ),
+    AssetSpec(
+        "sae", "sae", "checkpoint_io", "checkpoint",
+        (sae_io.WEIGHTS, sae_io.CONFIG, sae_io.METRICS),
+        "Sparse autoencoder on all pooled vectors (trained, or a reference import).",
+        (Check("sae_quality",
+               "explained variance, loss recovered and dead fraction within bounds"),),
+        deps=("pooled", "samples", "builds", "base_model"),
+    ),
+    AssetSpec(
+        "activations", "sae", "zarr_io", "zarr", (CSR_ZARR,),
+        "SAE activations of the shard's samples, sparse CSR.",
+        (Check("csr_valid", "scipy CSR invariants, one row per sample, no NaN"),),
+        deps=("sae", "pooled"), partitioned=True,
+    ),
+    AssetSpec(
+        "feature_store", "sae", "zarr_io", "zarr", (CSC_ZARR,),
+        "Feature-major CSC copy of all activations, each feature's entries highest first.",
+        (Check("feature_store_valid", "CSC invariants, descending order per feature, no NaN, "
+                                      "nnz conserved from the CSR shards"),),
+        deps=("activations", "sae"),
+    ),
+    _table("feature_stats", ("feature_store",), part="stats", description=(
+        "Per feature: count, density, mean, std, max and quantiles of its activations.")),
+    _table("feature_histograms", ("feature_store",), part="histogram", description=(
+        "Per feature: bins over its nonzero range (counts sum to its activations).")),
+    _table("token_idf", ("samples",), part=None, key="token_id", description=(
+        "idf(t) = ln(N+1) - ln(df(t)+1) over all samples, with df.")),
+    _table("feature_tokens", ("feature_store", "samples", "token_idf"), part="tokens",
+           description="Per feature: token enrichment among its top activations, and TF-IDF."),
+    _table("feature_weapons", ("feature_store", "samples"), part="weapons", description=(
+        "Per feature: weapon, class, sub and special breakdown of its top activations.")),
+    _table("feature_influence", ("base_model", "sae", "vocab"), part="influence",
+           extra=(INFLUENCE_ZARR,), description=(
+               "W_out . W_dec: logit change per unit of each feature, and its top +/- tokens.")),
+    _table("feature_neighbors", ("feature_store", "sae"), part="neighbors", description=(
+        "Per feature: decoder-cosine and co-activation (Jaccard) neighbours.")),
+)  # fmt: skip
+
+SPECS: dict[str, AssetSpec] = {a.name: a for a in ASSETS}
+BY_KIND: dict[str, AssetSpec] = {a.kind: a for a in ASSETS}
+ASSET_NAMES: tuple[str, ...] = tuple(SPECS)
+SHARD_ASSETS: tuple[str, ...] = tuple(a.name for a in ASSETS if a.partitioned)
+ANALYSIS_ASSETS: tuple[str, ...] = tuple(a.name for a in ASSETS if a.group == "analysis")
+FEATURE_TABLES: tuple[str, ...] = tuple(a.name for a in ASSETS if a.part)
+TABLE_OF_PART: dict[str, str] = {a.part: a.name for a in ASSETS if a.part}
+
+
+def spec(name: str) -> AssetSpec:
+    """The asset's spec; a clear error naming the known assets otherwise."""
+    try:
+        return SPECS[name]
+    except KeyError:
+        raise KeyError(f"unknown asset {name!r}; known: {', '.join(ASSET_NAMES)}") from None
+
+
+def kinds(io_manager: IOManager) -> tuple[str, ...]:
+    """The artifact kinds an IO manager stores."""
+    return tuple(a.kind for a in ASSETS if a.io_manager == io_manager)
