@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Callable
+
+from splat_core.store.homes import splat_home
 
 
 def add_profile_options(parser) -> None:
@@ -48,3 +52,53 @@ def fail(message: str, code: int = 2) -> int:
 
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+# --- feature commands: `splat <command> FEATURE [...] [--json]` ----------------------------
+
+
+def investigation():
+    """splat_core.investigate, imported on use (it loads torch; `splat --help` need not)."""
+    from splat_core import investigate
+
+    return investigate
+
+
+def feature_parser(sub, name: str, help_: str):
+    p = sub.add_parser(name, help=help_, description=help_)
+    p.add_argument("feature", type=int, help="feature id")
+    add_home_option(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    return p
+
+
+def add_quantile(p) -> None:
+    p.add_argument(
+        "--high-quantile",
+        type=float,
+        default=0.9,
+        metavar="Q",
+        help="high group = firing samples >= this quantile of the nonzero "
+        "activations, a fraction (0.9 = the 90th percentile)",
+    )
+
+
+def command(compute: Callable, render: Callable) -> Callable:
+    """A run function: open the reader, compute, print; known errors exit 2 with a message."""
+
+    def run(args) -> int:
+        from splat_core.query import Reader
+
+        try:
+            with Reader.open(splat_home(args.home)) as reader:
+                result = compute(reader, args)
+        except (KeyError, ValueError, FileNotFoundError, IndexError) as e:
+            return fail(e.args[0] if isinstance(e, KeyError) and e.args else str(e))
+        try:
+            print_json(result) if args.json else render(result, args)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `splat overview 1 | head`: the reader left, not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+    return run

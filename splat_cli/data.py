@@ -8,8 +8,6 @@ from dataclasses import asdict
 
 from splat_cli.common import add_profile_options, fail, print_json
 from splat_core.builds.reference import ImportReport, ReferenceDataError, read_reference_dataset
-from splat_core.builds.synth import generate_builds, write_synthetic_dataset
-from splat_core.pipeline.config import load_config
 
 
 def register(sub) -> None:
@@ -96,6 +94,9 @@ def _register_synth(data_sub) -> None:
 
 
 def _run_synth(args: argparse.Namespace) -> int:
+    from splat_core.builds.synth import generate_builds, write_synthetic_dataset
+    from splat_core.pipeline.config import load_config  # imports torch: on use only
+
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"synth.seed={args.seed}")

@@ -7,12 +7,9 @@ feature, family, token or weapon exits 2 with the reason on stderr.
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable
-
-from splat_cli.common import add_home_option, fail, print_json
-from splat_core.store.homes import splat_home
+from splat_cli.common import add_quantile, command, feature_parser, investigation
+from splat_cli.render import fmt, pct, table
+from splat_cli.sweep import render_binary, render_coverage
 
 
 def register(sub) -> None:
@@ -42,104 +39,12 @@ def register(sub) -> None:
     p.set_defaults(run=command(_decoder, render_decoder))
 
 
-# --- shared plumbing --------------------------------------------------------------------------
-
-
-def _inv():
-    """splat_core.investigate, imported on use (it loads torch; `splat --help` need not)."""
-    from splat_core import investigate
-
-    return investigate
-
-
-def feature_parser(sub, name: str, help_: str):
-    p = sub.add_parser(name, help=help_, description=help_)
-    p.add_argument("feature", type=int, help="feature id")
-    add_home_option(p)
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    return p
-
-
-def add_quantile(p) -> None:
-    p.add_argument(
-        "--high-quantile",
-        type=float,
-        default=0.9,
-        metavar="Q",
-        help="high group = firing samples >= this quantile of the nonzero "
-        "activations, a fraction (0.9 = the 90th percentile)",
-    )
-
-
-def command(compute: Callable, render: Callable) -> Callable:
-    """A run function: open the reader, compute, print; known errors exit 2 with a message."""
-
-    def run(args) -> int:
-        from splat_core.query import Reader
-
-        try:
-            with Reader.open(splat_home(args.home)) as reader:
-                result = compute(reader, args)
-        except (KeyError, ValueError, FileNotFoundError, IndexError) as e:
-            return fail(e.args[0] if isinstance(e, KeyError) and e.args else str(e))
-        try:
-            print_json(result) if args.json else render(result, args)
-            sys.stdout.flush()
-        except BrokenPipeError:  # `splat overview 1 | head`: the reader left, not an error
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-
-    return run
-
-
-def fmt(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return "yes" if v else ""
-    if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
-
-
-def table(rows: list[dict], cols: list[tuple[str, str]], title: str | None = None) -> None:
-    """Aligned columns (header, key); numbers right-aligned."""
-    if title:
-        print(f"\n{title}")
-    if not rows:
-        print("  (none)")
-        return
-    cells = [[str(r.get(k)) if k.endswith("_id") else fmt(r.get(k)) for _, k in cols] for r in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (h, _) in enumerate(cols)]
-    num = [
-        all(isinstance(r.get(k), int | float) or r.get(k) is None for r in rows) for _, k in cols
-    ]
-
-    def line(values):
-        return (
-            "  "
-            + "  ".join(
-                v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, num, strict=True)
-            ).rstrip()
-        )
-
-    print(line([h for h, _ in cols]))
-    for c in cells:
-        print(line(c))
-
-
-def pct(x) -> str:
-    return "-" if x is None else f"{100 * x:.2f}%"
-
-
 # --- overview ---------------------------------------------------------------------------------
 
 
 def _overview(reader, a):
     every = a.all
-    return _inv().overview(
+    return investigation().overview(
         reader,
         a.feature,
         top_k=a.top_k,
@@ -223,12 +128,8 @@ def render_overview(o: dict, args=None) -> None:
         render_tokens(o["token_effects"])
     if "regions" in o:
         render_regions(o["regions"])
-        from splat_cli.sweep import render_coverage
-
         render_coverage(o["coverage"])
     if "binary" in o:
-        from splat_cli.sweep import render_binary
-
         render_binary(o["binary"])
     if "kits" in o:
         k = o["kits"]
@@ -272,7 +173,7 @@ def render_regions(r: dict, args=None) -> None:
 
 
 def _tokens(reader, a):
-    return _inv().token_effects(
+    return investigation().token_effects(
         reader,
         a.feature,
         collapse=a.collapse,
@@ -310,7 +211,7 @@ def render_tokens(t: dict, args=None) -> None:
 
 
 def _decoder(reader, a):
-    return _inv().decoder_analysis(
+    return investigation().decoder_analysis(
         reader, a.feature, top_k=a.top_k, exclude=a.exclude_family, n_similar=a.similar
     )
 

@@ -6,7 +6,6 @@ import os
 import time
 
 from splat_cli.common import add_home_option, add_profile_options, fail, progress
-from splat_core.pipeline.config import load_config
 from splat_core.store import homes
 from splat_core.store.catalog import read_catalog
 from splat_core.store.homes import splat_home
@@ -24,6 +23,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from splat_core.pipeline.config import load_config  # imports torch: on use only
+
     try:
         load_config(args.profile, args.overrides)  # fail fast on a bad profile or override
     except ValueError as e:

@@ -6,7 +6,8 @@ which population it averages over.
 
 from __future__ import annotations
 
-from splat_cli.investigate import _inv, add_quantile, command, feature_parser, fmt, table
+from splat_cli.common import add_quantile, command, feature_parser, investigation
+from splat_cli.render import fmt, table
 
 STAT_COLS = [
     ("n", "n"),
@@ -27,7 +28,8 @@ def register(sub) -> None:
     q.add_argument("--family", required=True, help="family or main-only ability (or SSU...)")
     q.set_defaults(
         run=command(
-            lambda r, a: _inv().family_sweep(r, a.feature, a.family, a.population), render_family
+            lambda r, a: investigation().family_sweep(r, a.feature, a.family, a.population),
+            render_family,
         )
     )
 
@@ -38,7 +40,9 @@ def register(sub) -> None:
     q.add_argument("--y-rungs", type=_ints, default=None)
     q.set_defaults(
         run=command(
-            lambda r, a: _inv().heatmap(r, a.feature, a.x, a.y, a.x_rungs, a.y_rungs, a.population),
+            lambda r, a: investigation().heatmap(
+                r, a.feature, a.x, a.y, a.x_rungs, a.y_rungs, a.population
+            ),
             render_heatmap,
         )
     )
@@ -47,7 +51,7 @@ def register(sub) -> None:
     _group_options(q, 20)
     q.set_defaults(
         run=command(
-            lambda r, a: _inv().weapon_sweep(r, a.feature, a.min_n, a.top_k, a.population),
+            lambda r, a: investigation().weapon_sweep(r, a.feature, a.min_n, a.top_k, a.population),
             render_weapon,
         )
     )
@@ -56,7 +60,8 @@ def register(sub) -> None:
     _group_options(q, 15)
     q.set_defaults(
         run=command(
-            lambda r, a: _inv().kit_sweep(r, a.feature, a.min_n, a.top_k, a.population), render_kit
+            lambda r, a: investigation().kit_sweep(r, a.feature, a.min_n, a.top_k, a.population),
+            render_kit,
         )
     )
 
@@ -65,14 +70,17 @@ def register(sub) -> None:
     add_quantile(q)
     q.set_defaults(
         run=command(
-            lambda r, a: _inv().binary_sweep(r, a.feature, a.high_quantile, a.min_n), render_binary
+            lambda r, a: investigation().binary_sweep(r, a.feature, a.high_quantile, a.min_n),
+            render_binary,
         )
     )
 
     q = feature_parser(s, "coverage", "core vs tail coverage of abilities and weapons")
     q.add_argument("--threshold", type=float, default=0.3, help="core coverage for the notes")
     q.set_defaults(
-        run=command(lambda r, a: _inv().coverage(r, a.feature, a.threshold), render_coverage)
+        run=command(
+            lambda r, a: investigation().coverage(r, a.feature, a.threshold), render_coverage
+        )
     )
 
 

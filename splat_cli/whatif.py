@@ -7,7 +7,8 @@ ability, raise each family to 12 and 29) on examples, every single edit on a bui
 
 from __future__ import annotations
 
-from splat_cli.investigate import _inv, command, feature_parser, fmt, table
+from splat_cli.common import command, feature_parser, investigation
+from splat_cli.render import fmt, table
 from splat_core.domain.vocab import MAIN_AP, MAIN_ONLY
 
 
@@ -61,7 +62,7 @@ def parse_abilities(items: list[str]) -> dict[str, int]:
     out = {}
     for item in items:
         name, sep, ap = item.partition("=")
-        names = _inv().names
+        names = investigation().names
         ability = names.ability(name)
         if not sep and ability not in MAIN_ONLY:
             raise names.UnknownNameError(f"{ability} needs an AP value, e.g. {ability}=12")
@@ -74,15 +75,17 @@ def parse_abilities(items: list[str]) -> dict[str, int]:
 
 def _compute(reader, a):
     reader.activations(a.feature, limit=0)  # an unknown feature fails first
-    edits = _inv().parse_edits(
+    edits = investigation().parse_edits(
         reader.encoder.weapon_vocab, a.add, a.remove, a.raise_, a.swap_weapon
     )
     if a.weapon is not None:
-        result = _inv().whatif_build(reader, a.feature, a.weapon, parse_abilities(a.ability), edits)
+        result = investigation().whatif_build(
+            reader, a.feature, a.weapon, parse_abilities(a.ability), edits
+        )
     elif a.ability:
         raise ValueError("--ability describes a build: give its --weapon too")
     else:
-        result = _inv().whatif_examples(
+        result = investigation().whatif_examples(
             reader, a.feature, edits, a.examples, a.source, a.seed, a.per_example
         )
     return result

@@ -1,15 +1,18 @@
-"""Shared test set-up: an isolated DAGSTER_HOME/SPLAT_HOME and the reference fixture path."""
+"""Shared fixtures: an isolated DAGSTER_HOME/SPLAT_HOME per test, the `tiny` graph
+materialized once per session (and a private copy of it per test), and the hand-made
+investigation home. Shared builders and the domain oracle are in tests/helpers.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import shutil
 
 import dagster as dg
+import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "tests" / "fixtures" / "reference_checkpoint"  # copied from shared/fixtures
+from splat_core.query import Reader
+from tests.helpers import FIXTURE, build_investigation_home
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +27,7 @@ def isolated_homes(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def tiny_home(tmp_path_factory):
-    """The `tiny` graph materialized once per session; tests that write copy it first."""
+    """The `tiny` graph materialized once per session: read it, or copy it (`home`) first."""
     from splat_assets import definitions
     from splat_assets.resources import SplatSettings
     from splat_assets.runner import materialize_graph
@@ -40,19 +43,43 @@ def tiny_home(tmp_path_factory):
     return root
 
 
-def shard_entries(home) -> tuple:
-    """(global sample ids, feature ids, values) of every activation shard under `home`,
-    read straight from the CSR shards: the direct computation queries are checked against."""
-    import numpy as np
+@pytest.fixture(scope="session")
+def tiny_reader(tiny_home):
+    """A Reader over the shared tiny home (read-only)."""
+    with Reader.open(tiny_home) as r:
+        yield r
 
-    from splat_core.store import catalog
-    from splat_core.store.artifacts import open_artifact
 
-    rows, cols, vals = [], [], []
-    for key in sorted(catalog.read_catalog(home)["activations"]["partitions"]):
-        shard = open_artifact(catalog.current_path(home, "activations", key))
-        m = shard.row_slice(0, shard.shape[0]).tocoo()
-        rows.append(m.row + shard.sample_start)
-        cols.append(m.col)
-        vals.append(m.data)
-    return tuple(map(np.concatenate, (rows, cols, vals)))
+@pytest.fixture
+def home(tiny_home, tmp_path, monkeypatch):
+    """A private copy of the tiny home, set as SPLAT_HOME: tests that write labels or
+    publish versions do not leak into others."""
+    target = tmp_path / "home"
+    shutil.copytree(tiny_home, target, symlinks=True)
+    monkeypatch.setenv("SPLAT_HOME", str(target))
+    return target
+
+
+@pytest.fixture
+def reader(home):
+    with Reader.open(home) as r:
+        yield r
+
+
+@pytest.fixture(scope="session")
+def investigation_home(tmp_path_factory):
+    """The hand-made investigation home (tests/helpers.py): (home, tokens, weapons,
+    activations). Read-only: copy it before writing."""
+    return build_investigation_home(tmp_path_factory.mktemp("investigation"))
+
+
+@pytest.fixture(scope="session")
+def investigation_reader(investigation_home):
+    with Reader.open(investigation_home[0]) as r:
+        yield r
+
+
+@pytest.fixture(scope="session")
+def reference_outputs() -> dict:
+    """What the reference code computed from the fixture checkpoint (expected.npz)."""
+    return dict(np.load(FIXTURE / "expected.npz"))

@@ -3,8 +3,12 @@ where it gives one and PASS/FAIL against it (n/a where the metric was not measur
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
 
 RSS_GROWTH_LIMIT = 1.10  # "peak memory not growing with sample count": 2x/1x within 10 %
 
@@ -152,3 +156,48 @@ def detail_rows(r: dict) -> list[tuple[str, str]]:
     rows.append(("encode samples/s (fraction of matmul roofline)",
                  f"{e['samples_per_s']:,} ({e['encode_fraction_of_roofline']})"))  # fmt: skip
     return rows
+
+
+def report_notes(r: dict, counts, big: int, big_ok: bool) -> list[str]:
+    """The caveats a reader of bench.md needs beside the figures."""
+    notes = []
+    s = r["store"]
+    if not s["meets_seed_scale"]:
+        notes.append(f"This home ({s['n_samples']:,} x {s['n_features']:,}) is below the "
+                     "issue's seed scale: the targets are set for seed scale, so PASS/FAIL "
+                     "here only exercises the code paths.")  # fmt: skip
+    if not big_ok:
+        notes.append(f"api_arrow_500k_median_ms is null: no feature has 500K +/- 20% "
+                     f"activations (nearest: feature {big}, {int(counts[big]):,}).")  # fmt: skip
+    if r["transpose"]["growth_2x_vs_1x"] is None:
+        notes.append("build growth with samples not measured: scales lack 1x and 2x.")
+    if "compile_seconds" not in r["transpose"]["scales"][0]:  # an older bench_transpose
+        notes.append("Build throughput includes the once-per-process kernel compile.")
+    if r["batch_scan"]["extrapolated"]:
+        notes.append("Batch Zarr scan: " + r["batch_scan"]["method"] + ".")
+    notes.append("api_top20_median_ms: " + r["api_top20_basis"] + ".")
+    notes.append("feature_read_ratio_vs_dense_zarr: " + r["feature_read_ratio_basis"] + ".")
+    notes.append("Dense transposed bytes, whole array: "
+                 + r["bytes"]["dense_transposed"]["estimate_method"] + ".")  # fmt: skip
+    notes.append(
+        f"Encode: the first {r['encode']['samples']:,} samples of the first shard; "
+        "the roofline is the same run's float32 matmuls of the encode's shapes."
+    )
+    if not r["analysis"]["measured"]:
+        notes.append(r["analysis"]["note"])
+    return notes
+
+
+def write_report(report: dict, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench.json").write_text(json.dumps(report, indent=2, default=plain) + "\n")
+    (out_dir / "bench.md").write_text(render_markdown(report))
+
+
+def plain(o):
+    """JSON for numpy values and tuples."""
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, (np.ndarray, tuple, set)):
+        return list(o)
+    return str(o)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import resource
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -31,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from splat_cli.bench.activation_plan import ActivationPlan
+from splat_cli.bench.memory import RssPeak
 from splat_core.model.set_completion import ModelParams, SetCompletionModel
 from splat_core.pipeline import steps
 from splat_core.pipeline.analysis_steps import ANALYSIS_STEPS
@@ -121,32 +122,6 @@ def _publish(home: Path, asset: str, write: Callable[[Path], dict], partition=No
     return catalog.publish_asset(home, asset, write, partition)
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * resource.getpagesize()
-
-
-class _RssPeak:
-    """Samples this process's RSS every 20 ms in a thread: the peak of one step."""
-
-    def __init__(self):
-        self.start = self.peak = _rss_bytes()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-
-    def _poll(self) -> None:
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, _rss_bytes())
-
-    def stop(self) -> dict:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss_bytes())
-        return {"rss_start_bytes": self.start, "rss_peak_bytes": self.peak,
-                "rss_delta_bytes": self.peak - self.start}  # fmt: skip
-
-
 class _Timer:
     """Runs each asset's writer, recording seconds and RSS (start, peak, delta) per asset."""
 
@@ -156,7 +131,7 @@ class _Timer:
 
     def run(self, asset: str, fn: Callable[[], object]):
         self.progress(f"materializing {asset}")
-        rss = _RssPeak()
+        rss = RssPeak()
         start = time.perf_counter()
         try:
             out = fn()
@@ -217,73 +192,6 @@ def _write_sae(out: Path, sae) -> dict:
 
 
 # --- activations -------------------------------------------------------------------------
-
-
-class ActivationPlan:
-    """What is global to all shards: the Zipf law over features, per-feature value scales,
-    and which samples each big feature fires on (exact counts)."""
-
-    def __init__(self, n_samples, n_features, active, big_features, seed, offset, exponent):
-        self.n_samples, self.n_features, self.active = n_samples, n_features, active
-        self.seed = seed
-        self.big_ids = np.array([int(f) for f, _ in big_features], dtype=np.int64)
-        counts = [int(c) for _, c in big_features]
-        _validate(n_samples, n_features, active, self.big_ids, counts)
-        rng = np.random.default_rng([seed, 0])
-        others = np.setdiff1d(np.arange(n_features), self.big_ids)
-        self.candidates = rng.permutation(others).astype(np.int32)  # by Zipf rank
-        weights = 1.0 / (np.arange(len(others)) + offset) ** exponent
-        self.cdf = np.cumsum(weights) / weights.sum()
-        self.scale = rng.lognormal(0.0, 0.5, n_features)
-        self.big_rows = np.zeros((len(self.big_ids), n_samples), dtype=bool)
-        for i, c in enumerate(counts):
-            self.big_rows[i, rng.choice(n_samples, size=c, replace=False)] = True
-
-    def rows(self, rng: np.random.Generator, start: int, stop: int):
-        """CSR (indptr, indices int32, data float32) of samples [start, stop)."""
-        n = stop - start
-        drawn = self.candidates[distinct_draws(rng, n, self.active, self.cdf)]
-        big = np.where(self.big_rows[:, start:stop].T, self.big_ids[None, :], self.n_features)
-        cols = np.concatenate([big.astype(np.int32), drawn], axis=1)
-        cols.sort(axis=1)
-        present = cols < self.n_features
-        indptr = np.zeros(n + 1, np.int64)
-        np.cumsum(present.sum(axis=1), out=indptr[1:])
-        indices = cols[present]
-        noise = rng.lognormal(0.0, 0.75, len(indices))
-        return indptr, indices, (self.scale[indices] * noise).astype(np.float32)
-
-
-def _validate(n_samples, n_features, active, big_ids, counts) -> None:
-    if len(set(big_ids.tolist())) != len(big_ids):
-        raise ValueError(f"big feature ids repeat: {big_ids.tolist()}")
-    if len(big_ids) and (big_ids.min() < 0 or big_ids.max() >= n_features):
-        raise ValueError(f"big feature ids must lie in [0, {n_features})")
-    if any(not 0 <= c <= n_samples for c in counts):
-        raise ValueError(f"big feature counts must lie in [0, {n_samples}]: {counts}")
-    if not 1 <= active <= n_features - len(big_ids):
-        raise ValueError(f"active_per_sample must be in [1, {n_features - len(big_ids)}]")
-
-
-def distinct_draws(rng: np.random.Generator, n_rows: int, k: int, cdf: np.ndarray, m=None):
-    """[n_rows, k] distinct indices per row by successive sampling from `cdf`: draw m with
-    replacement, keep the first k first-occurrences (rows short of k are drawn again)."""
-    m = m or k + max(16, k // 4)
-    draws = np.searchsorted(cdf, rng.random((n_rows, m)), side="right").astype(np.int32)
-    np.minimum(draws, len(cdf) - 1, out=draws)
-    order = np.argsort(draws, axis=1, kind="stable")
-    ranked = np.take_along_axis(draws, order, axis=1)
-    first_sorted = np.ones_like(ranked, dtype=bool)
-    first_sorted[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
-    first = np.empty_like(first_sorted)
-    np.put_along_axis(first, order, first_sorted, axis=1)
-    keep = first & (np.cumsum(first, axis=1) <= k)
-    full = keep.sum(axis=1) == k
-    out = np.empty((n_rows, k), np.int32)
-    out[full] = draws[full][keep[full]].reshape(-1, k)
-    if not full.all():
-        out[~full] = distinct_draws(rng, int((~full).sum()), k, cdf, 2 * m)
-    return out
 
 
 def shard_bounds(config: SplatConfig, n_builds: int) -> list[tuple[int, int]]:

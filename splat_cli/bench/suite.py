@@ -26,7 +26,7 @@ from splat_cli.bench.api import bench_api, pick_features
 from splat_cli.bench.encode import bench_encode
 from splat_cli.bench.layouts import batch_scan, dense_transposed_bytes, store_bytes
 from splat_cli.bench.query import bench_queries
-from splat_cli.bench.report import TARGETS, render_markdown, verdict
+from splat_cli.bench.report import TARGETS, plain, report_notes, verdict, write_report
 from splat_cli.bench.seed_store import SMALL, write_seed_store
 from splat_cli.bench.transpose import bench_transpose, check_args
 from splat_core.query import Reader
@@ -132,7 +132,7 @@ def run_suite(
                                 "nnz_written", "bytes_per_nnz", "estimated_total_bytes")}},
         seconds=timer.seconds, notes=notes,
     )  # fmt: skip
-    notes += _notes(report, counts, big, big_ok)
+    notes += report_notes(report, counts, big, big_ok)
     write_report(report, out_dir)
     progress(f"wrote {out_dir / 'bench.json'} and {out_dir / 'bench.md'}")
     return report
@@ -150,7 +150,7 @@ def seed_store(home: Path, make: bool, small: bool, saved_elsewhere, progress):
         report = write_seed_store(home, progress=progress, **(SMALL if small else {}))
         report["saved_at"] = _now()
         saved.parent.mkdir(parents=True, exist_ok=True)
-        saved.write_text(json.dumps(report, indent=2, default=_plain) + "\n")
+        saved.write_text(json.dumps(report, indent=2, default=plain) + "\n")
         return report, "made in this run"
     if "feature_store" not in catalog.read_catalog(home):
         raise FileNotFoundError(f"no feature_store under {home} (use --make-store)")
@@ -244,35 +244,6 @@ def machine_info() -> dict:
             "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}  # fmt: skip
 
 
-def _notes(r: dict, counts, big: int, big_ok: bool) -> list[str]:
-    notes = []
-    s = r["store"]
-    if not s["meets_seed_scale"]:
-        notes.append(f"This home ({s['n_samples']:,} x {s['n_features']:,}) is below the "
-                     "issue's seed scale: the targets are set for seed scale, so PASS/FAIL "
-                     "here only exercises the code paths.")  # fmt: skip
-    if not big_ok:
-        notes.append(f"api_arrow_500k_median_ms is null: no feature has 500K +/- 20% "
-                     f"activations (nearest: feature {big}, {int(counts[big]):,}).")  # fmt: skip
-    if r["transpose"]["growth_2x_vs_1x"] is None:
-        notes.append("build growth with samples not measured: scales lack 1x and 2x.")
-    if "compile_seconds" not in r["transpose"]["scales"][0]:  # an older bench_transpose
-        notes.append("Build throughput includes the once-per-process kernel compile.")
-    if r["batch_scan"]["extrapolated"]:
-        notes.append("Batch Zarr scan: " + r["batch_scan"]["method"] + ".")
-    notes.append("api_top20_median_ms: " + r["api_top20_basis"] + ".")
-    notes.append("feature_read_ratio_vs_dense_zarr: " + r["feature_read_ratio_basis"] + ".")
-    notes.append("Dense transposed bytes, whole array: "
-                 + r["bytes"]["dense_transposed"]["estimate_method"] + ".")  # fmt: skip
-    notes.append(
-        f"Encode: the first {r['encode']['samples']:,} samples of the first shard; "
-        "the roofline is the same run's float32 matmuls of the encode's shapes."
-    )
-    if not r["analysis"]["measured"]:
-        notes.append(r["analysis"]["note"])
-    return notes
-
-
 # --- helpers -------------------------------------------------------------------------------
 
 
@@ -321,17 +292,3 @@ def _median(values: list) -> float | None:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _plain(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, (np.ndarray, tuple, set)):
-        return list(o)
-    return str(o)
-
-
-def write_report(report: dict, out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "bench.json").write_text(json.dumps(report, indent=2, default=_plain) + "\n")
-    (out_dir / "bench.md").write_text(render_markdown(report))

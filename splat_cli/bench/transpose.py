@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from splat_cli.bench.memory import peak_rss_bytes
 from splat_core.sparse import build_csc, open_csr, write_csr
 from splat_core.store import catalog
 
@@ -36,16 +37,6 @@ def replicate_shards(home: Path, copies: int, out: Path) -> tuple[list[Path], in
             write_csr(path, m.indptr, m.indices, m.data, s.shape, s.sample_start + c * n)
             paths.append(path)
     return paths, n * copies, shards[0].n_features
-
-
-def peak_rss_bytes() -> int:
-    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries that over fork and exec,
-    so a child would report its parent's peak."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _measure(paths, n_samples, n_features, budget, out: Path, repeats: int) -> dict:

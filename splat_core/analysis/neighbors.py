@@ -1,4 +1,4 @@
-"""Feature neighbours: by decoder direction (cosine) and by co-activation (Jaccard).
+"""Feature neighbors: by decoder direction (cosine) and by co-activation (Jaccard).
 
 Co-occurrence counts come from a sparse binary product A^T A, where A is the [N, F]
 binary CSR of "feature fires on sample"; only a block of rows of A^T A is dense at a time,
@@ -44,7 +44,7 @@ def _row_block(n_features: int) -> int:
 
 
 def decoder_neighbors(decoder_directions, k: int):
-    """(feature, rank, neighbour, cosine) of the k most similar decoder directions."""
+    """(feature, rank, neighbor, cosine) of the k most similar decoder directions."""
     d = np.asarray(decoder_directions, dtype=np.float32)
     norms = np.linalg.norm(d, axis=0)
     unit = d / np.where(norms > 0, norms, 1)  # a zero direction has cosine 0 with all
@@ -76,7 +76,7 @@ def binary_csr(csc) -> sp.csr_matrix:
 
 
 def coactivation_neighbors(csc, n_samples: int, k: int):
-    """(feature, rank, neighbour, Jaccard, n_both) of the k features whose firing sets
+    """(feature, rank, neighbor, Jaccard, n_both) of the k features whose firing sets
     overlap most with each feature's (Jaccard > 0 only)."""
     a = binary_csr(csc)
     at = a.T.tocsr()  # [F, N]

@@ -1,7 +1,7 @@
 """Set Transformer building blocks (Lee et al. 2019), laid out as SplatNLP's checkpoints.
 
 Attribute names and nesting are a contract: they fix the state_dict keys of real
-checkpoints (see ../shared/fixtures/reference_checkpoint/README.md).
+checkpoints (see tests/fixtures/reference_checkpoint/README.md).
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ ASSETS: tuple[AssetSpec, ...] = (
            extra=(INFLUENCE_ZARR,), description=(
                "W_out . W_dec: logit change per unit of each feature, and its top +/- tokens.")),
     _table("feature_neighbors", ("feature_store", "sae"), part="neighbors", description=(
-        "Per feature: decoder-cosine and co-activation (Jaccard) neighbours.")),
+        "Per feature: decoder-cosine and co-activation (Jaccard) neighbors.")),
 )  # fmt: skip
 
 SPECS: dict[str, AssetSpec] = {a.name: a for a in ASSETS}

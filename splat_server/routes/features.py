@@ -33,7 +33,7 @@ def index(r: ReaderDep, store: LabelsDep):
 @router.get(
     "/{feature_id}",
     response_model=models.FeatureSummary,
-    summary="Stats, histogram, top tokens, weapons, influence, neighbours and label",
+    summary="Stats, histogram, top tokens, weapons, influence, neighbors and label",
 )
 def summary(feature_id: int, r: ReaderDep, store: LabelsDep, top_k: int = TOP_K):
     parts = (*TABLE_PARTS, "label")

@@ -5,7 +5,7 @@ from splat_ui.views import (
     features,
     influence,
     intervals,
-    neighbours,
+    neighbors,
     overview,
     sweeps,
     tokens,
@@ -18,7 +18,7 @@ VIEWS = {
     "Intervals": intervals.render,
     "Tokens": tokens.render,
     "Influence": influence.render,
-    "Neighbours": neighbours.render,
+    "Neighbours": neighbors.render,  # the label is in shared links (?view=Neighbours)
     "Sweeps": sweeps.render,
     "What-if": whatif.render,
     "All features": features.render,

@@ -19,7 +19,7 @@ from splat_assets.resources import SplatSettings
 from splat_assets.runner import execute_graph, materialize_graph
 from splat_core.store import catalog
 from splat_core.store.contract import ANALYSIS_ASSETS, ASSET_NAMES
-from tests.assets.services import artifact_content, content_diff, start, stop, wait_for
+from tests.helpers import artifact_content, content_diff, start, stop, wait_for
 
 pytest.importorskip("dagster_dask")
 distributed = pytest.importorskip("distributed")

@@ -16,7 +16,7 @@ from splat_core.pipeline import steps
 from splat_core.store import catalog
 from splat_core.store.artifacts import open_artifact
 from splat_core.store.contract import ANALYSIS_ASSETS
-from tests.conftest import shard_entries
+from tests.helpers import shard_entries
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 TINY: list[str] = []  # the tiny profile as it is

@@ -18,7 +18,7 @@ from splat_core.domain.vocab import Vocab, WeaponVocab
 from splat_core.sae import load_sae
 from splat_core.store import catalog
 from splat_core.store.artifacts import open_artifact, read_builds_dir
-from tests.conftest import FIXTURE
+from tests.helpers import FIXTURE
 
 
 def _fixture_data(out, n=240):

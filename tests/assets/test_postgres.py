@@ -18,7 +18,7 @@ import pytest
 from splat_assets.definitions import all_assets_job, build_definitions
 from splat_assets.resources import SplatSettings
 from splat_assets.runner import QUIET
-from tests.assets.services import free_port, start, stop, wait_for
+from tests.helpers import free_port, start, stop, wait_for
 
 psycopg2 = pytest.importorskip("psycopg2")
 pytest.importorskip("dagster_postgres")

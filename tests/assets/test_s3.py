@@ -22,7 +22,7 @@ from splat_core.store import catalog, homes
 from splat_core.store.contract import ANALYSIS_ASSETS
 from splat_server.app import create_app
 from splat_server.settings import ServerSettings
-from tests.conftest import shard_entries
+from tests.helpers import shard_entries
 
 BUCKET = "splat-test"
 HOME = f"s3://{BUCKET}/homes/tiny"

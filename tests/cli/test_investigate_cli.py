@@ -1,4 +1,4 @@
-"""`splat overview|sweep|tokens|decoder|whatif` on the tiny hand-made home: --json is the
+"""`splat overview|sweep|tokens|decoder|whatif` on the hand-made investigation home: --json is the
 core function's result (whose numbers tests/core/test_investigate.py checks directly), spot
 numbers are recomputed here, tables print, and unknown names exit 2 with the reason."""
 
@@ -11,29 +11,17 @@ import pytest
 
 from splat_cli.main import main
 from splat_core import investigate as inv
-from splat_core.query import Reader
-from tests.core.test_investigate import WEAPON_IDS, build_home, top_rung
+from tests.helpers import WEAPON_IDS, top_rung
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return build_home(tmp_path_factory.mktemp("investigate_cli"))
-
-
-@pytest.fixture(scope="module")
-def reader(tiny):
-    with Reader.open(tiny[0]) as r:
-        yield r
-
-
-def splat(capsys, tiny, *argv) -> tuple[int, str, str]:
-    code = main([*map(str, argv), "--home", str(tiny[0])])
+def splat(capsys, investigation_home, *argv) -> tuple[int, str, str]:
+    code = main([*map(str, argv), "--home", str(investigation_home[0])])
     out = capsys.readouterr()
     return code, out.out, out.err
 
 
-def as_json(capsys, tiny, *argv):
-    code, out, err = splat(capsys, tiny, *argv, "--json")
+def as_json(capsys, investigation_home, *argv):
+    code, out, err = splat(capsys, investigation_home, *argv, "--json")
     assert code == 0, err
     return json.loads(out)
 
@@ -42,61 +30,74 @@ def roundtrip(obj):
     return json.loads(json.dumps(obj, default=str))
 
 
-def test_json_equals_the_core_functions(capsys, tiny, reader):
+def test_json_equals_the_core_functions(capsys, investigation_home, investigation_reader):
     cases = [
         (
             ("overview", 0, "--all"),
-            lambda: inv.overview(reader, 0, enrichment=True, regions=True, binary=True, kits=True),
+            lambda: inv.overview(
+                investigation_reader, 0, enrichment=True, regions=True, binary=True, kits=True
+            ),
         ),
-        (("tokens", 0, "--min-n", 3), lambda: inv.token_effects(reader, 0, min_n=3)),
-        (("tokens", 1, "--collapse"), lambda: inv.token_effects(reader, 1, collapse=True)),
+        (("tokens", 0, "--min-n", 3), lambda: inv.token_effects(investigation_reader, 0, min_n=3)),
+        (
+            ("tokens", 1, "--collapse"),
+            lambda: inv.token_effects(investigation_reader, 1, collapse=True),
+        ),
         (
             ("decoder", 2, "--exclude-family", "SSU"),
-            lambda: inv.decoder_analysis(reader, 2, exclude=["SSU"]),
+            lambda: inv.decoder_analysis(investigation_reader, 2, exclude=["SSU"]),
         ),
         (
             ("sweep", "family", 0, "--family", "SSU"),
-            lambda: inv.family_sweep(reader, 0, "swim_speed_up"),
+            lambda: inv.family_sweep(investigation_reader, 0, "swim_speed_up"),
         ),
         (
             ("sweep", "family", 0, "--family", "ninja_squid", "--population", "firing"),
-            lambda: inv.family_sweep(reader, 0, "ninja_squid", "firing"),
+            lambda: inv.family_sweep(investigation_reader, 0, "ninja_squid", "firing"),
         ),
         (
             ("sweep", "heatmap", 0, "--x", "SSU", "--y", "RSU", "--x-rungs", "6,21"),
-            lambda: inv.heatmap(reader, 0, "SSU", "RSU", [6, 21]),
+            lambda: inv.heatmap(investigation_reader, 0, "SSU", "RSU", [6, 21]),
         ),
-        (("sweep", "weapon", 1, "--min-n", 1), lambda: inv.weapon_sweep(reader, 1, 1)),
-        (("sweep", "kit", 1, "--min-n", 1), lambda: inv.kit_sweep(reader, 1, 1)),
-        (("sweep", "binary", 1, "--min-n", 2), lambda: inv.binary_sweep(reader, 1, 0.9, 2)),
-        (("sweep", "coverage", 0), lambda: inv.coverage(reader, 0)),
+        (
+            ("sweep", "weapon", 1, "--min-n", 1),
+            lambda: inv.weapon_sweep(investigation_reader, 1, 1),
+        ),
+        (("sweep", "kit", 1, "--min-n", 1), lambda: inv.kit_sweep(investigation_reader, 1, 1)),
+        (
+            ("sweep", "binary", 1, "--min-n", 2),
+            lambda: inv.binary_sweep(investigation_reader, 1, 0.9, 2),
+        ),
+        (("sweep", "coverage", 0), lambda: inv.coverage(investigation_reader, 0)),
     ]
     for argv, want in cases:
-        assert as_json(capsys, tiny, *argv) == roundtrip(want()), argv
+        assert as_json(capsys, investigation_home, *argv) == roundtrip(want()), argv
 
 
-def test_sweep_numbers_against_the_planted_arrays(capsys, tiny):
-    _, tokens, weapons, a = tiny
+def test_sweep_numbers_against_the_planted_arrays(capsys, investigation_home):
+    _, tokens, weapons, a = investigation_home
     x = a[:, 0].astype(np.float64)
     rung = np.array([top_rung(t, "swim_speed_up") for t in tokens])
-    r = as_json(capsys, tiny, "sweep", "family", 0, "--family", "swim_speed_up")
+    r = as_json(capsys, investigation_home, "sweep", "family", 0, "--family", "swim_speed_up")
     for row in r["rows"]:
         sel = x[rung == row["rung"]]
         assert (row["n"], row["mean"]) == (len(sel), pytest.approx(sel.mean()))
         assert row["delta"] == pytest.approx(sel.mean() - x[rung == 0].mean())
     y = a[:, 1].astype(np.float64)
-    w = as_json(capsys, tiny, "sweep", "weapon", 1, "--min-n", 1)
+    w = as_json(capsys, investigation_home, "sweep", "weapon", 1, "--min-n", 1)
     for row in w["weapons"]["rows"]:
         sel = y[weapons == WEAPON_IDS.index(int(row["key"]))]
         assert row["mean"] == pytest.approx(sel.mean()) and row["n"] == len(sel)
-    b = as_json(capsys, tiny, "sweep", "binary", 1, "--high-quantile", 0.75, "--min-n", 2)
+    b = as_json(
+        capsys, investigation_home, "sweep", "binary", 1, "--high-quantile", 0.75, "--min-n", 2
+    )
     assert b["high_threshold"] == pytest.approx(np.quantile(y[y > 0], 0.75))
 
 
-def test_whatif_json(capsys, tiny, reader):
+def test_whatif_json(capsys, investigation_home, investigation_reader):
     got = as_json(
         capsys,
-        tiny,
+        investigation_home,
         "whatif",
         0,
         "--remove",
@@ -111,9 +112,13 @@ def test_whatif_json(capsys, tiny, reader):
         8,
     )
     edits = inv.parse_edits(
-        reader.encoder.weapon_vocab, ["stealth_jump"], ["SSU"], ["run_speed_up=21"], [0]
+        investigation_reader.encoder.weapon_vocab,
+        ["stealth_jump"],
+        ["SSU"],
+        ["run_speed_up=21"],
+        [0],
     )
-    want = roundtrip(inv.whatif_examples(reader, 0, edits, 8))
+    want = roundtrip(inv.whatif_examples(investigation_reader, 0, edits, 8))
     assert got == want
     assert {e["edit"] for e in got["edits"]} == {
         "remove swim_speed_up",
@@ -123,7 +128,7 @@ def test_whatif_json(capsys, tiny, reader):
     }
     one = as_json(
         capsys,
-        tiny,
+        investigation_home,
         "whatif",
         0,
         "--weapon",
@@ -137,16 +142,16 @@ def test_whatif_json(capsys, tiny, reader):
     )
     assert one["abilities"] == {"swim_speed_up": 12, "ninja_squid": 10}
     want = inv.whatif_build(
-        reader,
+        investigation_reader,
         0,
         4010,
         {"swim_speed_up": 12, "ninja_squid": 10},
-        inv.parse_edits(reader.encoder.weapon_vocab, remove=["ninja_squid"]),
+        inv.parse_edits(investigation_reader.encoder.weapon_vocab, remove=["ninja_squid"]),
     )
     assert one["variants"] == roundtrip(want["variants"])
 
 
-def test_tables_print(capsys, tiny):
+def test_tables_print(capsys, investigation_home):
     for argv, expect in (
         (
             ("overview", 0, "--all"),
@@ -172,7 +177,7 @@ def test_tables_print(capsys, tiny):
         (("whatif", 0, "--examples", 5), ["recomputed", "mean delta"]),
         (("whatif", 0, "--weapon", 4010, "--ability", "SSU=6"), ["activation", "weapon 4050"]),
     ):
-        code, out, err = splat(capsys, tiny, *argv)
+        code, out, err = splat(capsys, investigation_home, *argv)
         assert code == 0, err
         for text in expect:
             assert text in out, (argv, text)
@@ -193,8 +198,8 @@ def test_tables_print(capsys, tiny):
         (("decoder", 9), "unknown feature id 9"),
     ],
 )
-def test_unknown_names_exit_2_with_the_reason(capsys, tiny, argv, message):
-    code, out, err = splat(capsys, tiny, *argv)
+def test_unknown_names_exit_2_with_the_reason(capsys, investigation_home, argv, message):
+    code, out, err = splat(capsys, investigation_home, *argv)
     assert code == 2 and out == ""
     assert message in err and err.startswith("splat: error:")
 

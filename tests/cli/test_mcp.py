@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 
 import anyio
@@ -13,8 +14,7 @@ import pytest
 
 from splat_core import investigate as inv
 from splat_core.query import Reader
-from tests.conftest import ROOT
-from tests.core.test_investigate import build_home
+from tests.helpers import ROOT
 
 mcp = pytest.importorskip("mcp")
 
@@ -39,8 +39,11 @@ TOOLS = {
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    return build_home(tmp_path_factory.mktemp("mcp"))[0]
+def home(investigation_home, tmp_path_factory):
+    """A copy of the investigation home: the label tools write into it."""
+    target = tmp_path_factory.mktemp("mcp") / "home"
+    shutil.copytree(investigation_home[0], target)
+    return target
 
 
 async def _session(home, body):

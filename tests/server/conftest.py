@@ -1,31 +1,14 @@
-"""A tiny materialized home shared by the API tests, and app/client factories over it."""
+"""App and client factories over the private tiny home (`home`, tests/conftest.py)."""
 
 from __future__ import annotations
-
-import shutil
 
 import pytest
 from fastapi.testclient import TestClient
 
-from splat_core.query import Reader
 from splat_server.app import create_app
 from splat_server.settings import ServerSettings
 
 TOKEN = "test-token-0123456789"
-
-
-@pytest.fixture
-def home(tiny_home, tmp_path):
-    """A private copy: tests that write labels or publish versions do not leak."""
-    target = tmp_path / "home"
-    shutil.copytree(tiny_home, target, symlinks=True)
-    return target
-
-
-@pytest.fixture
-def reader(home):
-    with Reader.open(home) as r:
-        yield r
 
 
 @pytest.fixture

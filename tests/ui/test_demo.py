@@ -13,17 +13,7 @@ import urllib.request
 import pytest
 
 from splat_cli import demo
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+from tests.helpers import free_ports
 
 
 def answers(url: str) -> bool:

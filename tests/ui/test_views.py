@@ -82,7 +82,7 @@ def test_influence_charts_the_top_tokens(app, reader, feature):
     assert f"({len(up)} tokens)" in " ".join(m.value for m in app.markdown)
 
 
-def test_neighbours_link_to_features(app, reader, feature):
+def test_neighbors_link_to_features(app, reader, feature):
     open_view(app, feature, "Neighbours")
     shown = tables(app)
     for frame, kind in zip(shown, ("decoder", "coactivation"), strict=True):

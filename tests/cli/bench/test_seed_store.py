@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from splat_cli.bench.activation_plan import distinct_draws
 from splat_cli.bench.dense_zarr import (
     read_batch_scan,
     read_dense_feature,
@@ -16,7 +17,7 @@ from splat_cli.bench.dense_zarr import (
     write_dense_rows,
     write_sample_major,
 )
-from splat_cli.bench.seed_store import distinct_draws, sample_plan, write_seed_store
+from splat_cli.bench.seed_store import sample_plan, write_seed_store
 from splat_core.query import Reader
 from splat_core.sparse import check_csc, check_csr, open_csc
 from splat_core.store import catalog

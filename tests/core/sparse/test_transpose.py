@@ -1,6 +1,6 @@
-"""Sparse stores: CSR shards, the streaming CSR -> CSC transpose, and the invariant checks.
-
-Every expected value comes from scipy.sparse on the same matrix."""
+"""The streaming transpose into the CSC feature store: equal to scipy's, whatever the memory
+budget, chunking or compression; a failed build changes nothing; memory does not grow with
+the number of samples."""
 
 from __future__ import annotations
 
@@ -25,96 +25,7 @@ from splat_core.sparse import (
     open_csr,
     write_csr,
 )
-
-N_FEATURES = 300
-
-
-def random_csr(n_rows: int, n_features: int, density: float, seed: int) -> sp.csr_matrix:
-    """Random activations with ties (values on a 0.25 grid), empty rows and empty features;
-    feature 7 fires on most rows so that it exceeds small memory budgets on its own."""
-    rng = np.random.default_rng(seed)
-    m = sp.random(n_rows, n_features, density=density, format="csr", random_state=rng)
-    m.data = np.ceil(m.data * 8).astype(np.float32) / 4  # few distinct values -> many ties
-    m = m.tolil()
-    m[rng.random(n_rows) < 0.8, 7] = 1.5  # one dense feature, all tied
-    m[:, 20:40] = 0  # empty features
-    m[rng.choice(n_rows, n_rows // 10, replace=False), :] = 0  # empty rows
-    m = m.tocsr().astype(np.float32)
-    m.eliminate_zeros()
-    m.sort_indices()
-    return m
-
-
-def expected_feature(stacked_csc: sp.csc_matrix, f: int) -> tuple[np.ndarray, np.ndarray]:
-    """scipy's column f, reordered value desc, then sample asc."""
-    a, b = stacked_csc.indptr[f], stacked_csc.indptr[f + 1]
-    s, v = stacked_csc.indices[a:b], stacked_csc.data[a:b]
-    order = np.lexsort((s, -v))
-    return s[order], v[order]
-
-
-@pytest.fixture
-def shards(tmp_path) -> tuple[list[Path], sp.csr_matrix, int]:
-    """Three shards with a gap of unused sample ids before the second one."""
-    parts = [random_csr(n, N_FEATURES, 0.05, seed) for n, seed in [(700, 1), (450, 2), (900, 3)]]
-    starts = [0, 800, 1250]
-    n_samples = starts[-1] + parts[-1].shape[0]
-    paths = []
-    for i, (m, start) in enumerate(zip(parts, starts, strict=True)):
-        path = tmp_path / f"act{i}"
-        write_csr(path, m.indptr, m.indices, m.data, m.shape, start, attrs={"shard": i})
-        paths.append(path)
-    stacked = sp.lil_matrix((n_samples, N_FEATURES), dtype=np.float32)
-    for m, start in zip(parts, starts, strict=True):
-        stacked[start : start + m.shape[0]] = m
-    return paths, stacked.tocsr(), n_samples
-
-
-def test_index_dtype_is_smallest_that_fits():
-    assert index_dtype(1) == np.uint8 and index_dtype(256) == np.uint8
-    assert index_dtype(257) == np.uint16 and index_dtype(65536) == np.uint16
-    assert index_dtype(65537) == np.uint32 and index_dtype(2**32) == np.uint32
-    assert index_dtype(2**32 + 1) == np.uint64
-
-
-@pytest.mark.parametrize(("n_features", "dtype"), [(200, np.uint8), (5000, np.uint16)])
-def test_csr_round_trip(tmp_path, n_features, dtype):
-    m = random_csr(300, n_features, 0.03, seed=5)
-    store = write_csr(tmp_path / "s", m.indptr, m.indices, m.data, m.shape, 1000, {"sae": "abc"})
-    assert store.indices.dtype == dtype and store.indptr.dtype == np.int64
-    assert store.data.dtype == np.float32
-    assert store.attrs["encoding_type"] == "csr" and store.attrs["sae"] == "abc"
-    assert store.shape == m.shape and store.nnz == m.nnz and store.sample_start == 1000
-    back = store.row_slice(0, m.shape[0])
-    assert (back != m).nnz == 0 and np.array_equal(back.indptr, m.indptr)
-    part = store.row_slice(17, 120)
-    assert (part != m[17:120]).nnz == 0 and part.shape == (103, n_features)
-    ids, vals = store.row(42)
-    assert np.array_equal(ids, m[42].indices) and np.array_equal(vals, m[42].data)
-    assert check_csr(store) == []
-
-
-def test_streaming_writer_equals_one_shot(tmp_path):
-    m = random_csr(1000, N_FEATURES, 0.3, seed=6)  # > CHUNK entries: several chunks
-    assert m.nnz > CHUNK
-    one = write_csr(tmp_path / "one", m.indptr, m.indices, m.data, m.shape, 10)
-    with CSRWriter(tmp_path / "stream", N_FEATURES, 10) as w:
-        w.append_rows(m[:1])
-        a, b = m.indptr[1], m.indptr[332]
-        w.append(m.indptr[1:333], m.indices[a:b], m.data[a:b])  # an indptr slice
-        w.append_rows(m[332:332])  # an empty batch
-        w.append_rows(m[332:])
-    two = open_csr(tmp_path / "stream")
-    for name in ("indptr", "indices", "data"):
-        assert np.array_equal(one.group[name][:], two.group[name][:])
-    assert one.attrs == two.attrs and two.shape == m.shape
-
-
-def test_writer_rejects_out_of_range_and_leaves_nothing(tmp_path):
-    root = tmp_path / "acts"
-    with pytest.raises(ValueError), CSRWriter(root / "bad", 10, 0) as w:
-        w.append([0, 2], np.array([3, 10]), np.ones(2, np.float32))
-    assert list(root.iterdir()) == []
+from tests.helpers import N_FEATURES, expected_feature, random_csr
 
 
 def assert_store_matches(csc_path, stacked: sp.csr_matrix, n_samples: int) -> None:
@@ -269,88 +180,6 @@ def test_failed_build_keeps_previous_store_and_cleans_up(tmp_path, shards):
     assert sorted(p.name for p in out.parent.iterdir()) == ["fs"]  # no temp dir, no spills
     assert np.array_equal(zarr.open_group(out)["data"][:], before)
     assert_store_matches(out, stacked, n_samples)
-
-
-# ---------------------------------------------------------------- checks detect corruption
-
-
-@pytest.fixture
-def built(tmp_path, shards):
-    paths, _, n_samples = shards
-    build_csc(paths, tmp_path / "fs", N_FEATURES, n_samples)
-    return paths, tmp_path / "fs"
-
-
-def corrupt(path: Path, name: str, index: int, value) -> None:
-    arr = zarr.open_group(path, mode="r+")[name]
-    arr[index] = value
-
-
-def test_check_csr_detects_corruption(shards):
-    paths, _, _ = shards
-    store = open_csr(paths[0])
-    row = next(r for r in range(store.n_rows) if store.indptr[r + 1] - store.indptr[r] >= 2)
-    a, b = int(store.indptr[row]), int(store.indptr[row + 1])
-    ids = store.indices[a:b]
-    cases = [
-        ("indptr", 10, int(store.indptr[9]) - 1, "indptr decreases"),
-        ("indptr", 0, 3, "indptr starts at 3"),
-        ("indices", 4, N_FEATURES + 1, f"feature id >= {N_FEATURES}"),
-        ("indices", a, ids[1], "not strictly increasing within a row"),
-        ("data", 11, np.nan, "non-finite"),
-    ]
-    for name, index, value, message in cases:
-        original = store.group[name][index]
-        corrupt(paths[0], name, index, value)
-        problems = check_csr(paths[0])
-        assert any(message in p for p in problems), (message, problems)
-        corrupt(paths[0], name, index, original)
-    assert check_csr(paths[0]) == []
-
-
-def test_check_csc_detects_corruption(built):
-    paths, fs = built
-    store = open_csc(fs)
-    f = int(np.argmax(store.nnz_per_feature() >= 3))
-    a = int(store.indptr[f])
-    s, v = store.feature(f)
-    n_samples = store.n_samples
-    cases = [
-        ("indptr", f + 1, a - 1, "indptr decreases"),
-        ("indices", a, n_samples + 5, f"sample id >= {n_samples}"),
-        ("data", a, v[-1] - 1.0, "order within a feature"),  # top entry now the smallest
-        ("indices", a + 1, s[0], "duplicate sample"),
-        ("data", a + 2, np.nan, "non-finite"),
-    ]
-    for name, index, value, message in cases:
-        original = store.group[name][index]
-        corrupt(fs, name, index, value)
-        problems = check_csc(fs)
-        assert any(message in p for p in problems), (message, problems)
-        corrupt(fs, name, index, original)
-    assert check_csc(fs) == []
-
-
-def test_check_csc_large_feature_path(tmp_path, built):
-    paths, fs = built
-    store = open_csc(fs)
-    a = int(store.indptr[7])
-    s = store.feature(7)[0]
-    assert check_csc(fs, block=256) == []  # feature 7 is streamed with the bitmap
-    corrupt(fs, "indices", a + 1000, s[3])
-    assert any("duplicate sample" in p for p in check_csc(fs, block=256))
-
-
-def test_check_nnz_conserved_detects_mismatch(built):
-    paths, fs = built
-    assert check_nnz_conserved(paths, fs) == []
-    assert any("total nnz differs" in p for p in check_nnz_conserved(paths[:2], fs))
-    # move one entry from feature 0 to feature 1: totals agree, per-feature counts do not
-    ptr = zarr.open_group(fs)["indptr"]
-    corrupt(fs, "indptr", 1, int(ptr[1]) - 1)
-    problems = check_nnz_conserved(paths, fs)
-    assert any(p.startswith("feature 0:") for p in problems), problems
-    assert not any("total" in p for p in problems)
 
 
 # ---------------------------------------------------------------- memory is bounded in N

@@ -10,18 +10,13 @@ import pytest
 import torch
 
 from splat_core.model import ModelParams, SetCompletionModel, load_model, save_model
-from tests.conftest import FIXTURE
+from tests.helpers import FIXTURE
 
 
-@pytest.fixture(scope="module")
-def expected():
-    return dict(np.load(FIXTURE / "expected.npz"))
-
-
-def _run(model, expected):
-    tokens = torch.from_numpy(expected["tokens"])
-    weapons = torch.from_numpy(expected["weapons"])
-    mask = torch.from_numpy(expected["mask"])
+def _run(model, reference_outputs):
+    tokens = torch.from_numpy(reference_outputs["tokens"])
+    weapons = torch.from_numpy(reference_outputs["weapons"])
+    mask = torch.from_numpy(reference_outputs["mask"])
     captured = {}
     hook = model.output_layer.register_forward_pre_hook(
         lambda _m, inputs: captured.__setitem__("pooled", inputs[0].clone())
@@ -32,29 +27,32 @@ def _run(model, expected):
     return logits.numpy(), captured["pooled"].numpy()
 
 
-def test_reference_checkpoint_reproduces_expected_outputs(expected):
+def test_reference_checkpoint_reproduces_expected_outputs(reference_outputs):
     model = load_model(FIXTURE)
-    logits, pooled = _run(model, expected)
-    np.testing.assert_allclose(logits, expected["logits"], atol=1e-5, rtol=0)
-    np.testing.assert_allclose(pooled, expected["pooled"], atol=1e-5, rtol=0)
+    logits, pooled = _run(model, reference_outputs)
+    np.testing.assert_allclose(logits, reference_outputs["logits"], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(pooled, reference_outputs["pooled"], atol=1e-5, rtol=0)
 
 
-def test_pooled_method_is_the_output_layer_input(expected):
+def test_pooled_method_is_the_output_layer_input(reference_outputs):
     model = load_model(FIXTURE)
     with torch.no_grad():
         pooled = model.pooled(
-            torch.from_numpy(expected["tokens"]),
-            torch.from_numpy(expected["weapons"]),
-            torch.from_numpy(expected["mask"]),
+            torch.from_numpy(reference_outputs["tokens"]),
+            torch.from_numpy(reference_outputs["weapons"]),
+            torch.from_numpy(reference_outputs["mask"]),
         )
-    np.testing.assert_allclose(pooled.numpy(), expected["pooled"], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(pooled.numpy(), reference_outputs["pooled"], atol=1e-5, rtol=0)
 
 
-def test_mask_defaults_to_pad_positions(expected):
+def test_mask_defaults_to_pad_positions(reference_outputs):
     model = load_model(FIXTURE)
     with torch.no_grad():
-        logits = model(torch.from_numpy(expected["tokens"]), torch.from_numpy(expected["weapons"]))
-    np.testing.assert_allclose(logits.numpy(), expected["logits"], atol=1e-5, rtol=0)
+        logits = model(
+            torch.from_numpy(reference_outputs["tokens"]),
+            torch.from_numpy(reference_outputs["weapons"]),
+        )
+    np.testing.assert_allclose(logits.numpy(), reference_outputs["logits"], atol=1e-5, rtol=0)
 
 
 def test_state_dict_layout_matches_reference_exactly():
@@ -92,17 +90,17 @@ def test_every_constructor_setting_round_trips(tmp_path, change, absent, present
         assert torch.equal(model(tokens, weapons), loaded(tokens, weapons))
 
 
-def test_pad_positions_do_not_change_outputs(expected):
+def test_pad_positions_do_not_change_outputs(reference_outputs):
     model = load_model(FIXTURE)
-    tokens = torch.from_numpy(expected["tokens"]).clone()
-    mask = torch.from_numpy(expected["mask"])
+    tokens = torch.from_numpy(reference_outputs["tokens"]).clone()
+    mask = torch.from_numpy(reference_outputs["mask"])
     tokens[mask] = 5  # any id at masked positions
     with torch.no_grad():
-        logits = model(tokens, torch.from_numpy(expected["weapons"]), mask)
-    np.testing.assert_allclose(logits.numpy(), expected["logits"], atol=1e-5, rtol=0)
+        logits = model(tokens, torch.from_numpy(reference_outputs["weapons"]), mask)
+    np.testing.assert_allclose(logits.numpy(), reference_outputs["logits"], atol=1e-5, rtol=0)
 
 
-def test_ddp_prefixes_and_older_mlp_layout_load(tmp_path, expected):
+def test_ddp_prefixes_and_older_mlp_layout_load(tmp_path, reference_outputs):
     state = torch.load(FIXTURE / "model.pth", weights_only=True)
     renamed = {}
     for key, value in state.items():
@@ -117,8 +115,8 @@ def test_ddp_prefixes_and_older_mlp_layout_load(tmp_path, expected):
     assert any(".feedforward.3." in k for k in renamed)
     shutil.copy(FIXTURE / "model_params.json", tmp_path / "model_params.json")
     torch.save(renamed, tmp_path / "model.pth")
-    logits, _ = _run(load_model(tmp_path), expected)
-    np.testing.assert_allclose(logits, expected["logits"], atol=1e-5, rtol=0)
+    logits, _ = _run(load_model(tmp_path), reference_outputs)
+    np.testing.assert_allclose(logits, reference_outputs["logits"], atol=1e-5, rtol=0)
 
 
 def test_mismatched_params_are_a_clear_error(tmp_path):

@@ -7,13 +7,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from splat_core.builds.synth import (
-    ARCHETYPE_NAMES,
-    KIT_SENSITIVE,
-    MAX_COPIES,
-    SynthConfig,
-    generate_builds,
-)
+from splat_core.builds.archetypes import ARCHETYPE_NAMES, KIT_SENSITIVE
+from splat_core.builds.synth import MAX_COPIES, SynthConfig, generate_builds
 from splat_core.domain.legality import full_build_ap
 from splat_core.domain.tokenizer import ap_to_tokens
 from splat_core.domain.vocab import content_tokens

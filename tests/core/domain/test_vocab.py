@@ -24,39 +24,7 @@ from splat_core.domain.vocab import (
     rung_token,
     token_info,
 )
-from tests.conftest import FIXTURE
-
-MAIN_ONLY = [
-    "comeback",
-    "last_ditch_effort",
-    "opening_gambit",
-    "tenacity",
-    "ability_doubler",
-    "haunt",
-    "ninja_squid",
-    "respawn_punisher",
-    "thermal_ink",
-    "drop_roller",
-    "object_shredder",
-    "stealth_jump",
-]
-STANDARD = [
-    "ink_recovery_up",
-    "ink_resistance_up",
-    "ink_saver_main",
-    "ink_saver_sub",
-    "intensify_action",
-    "quick_respawn",
-    "quick_super_jump",
-    "run_speed_up",
-    "special_charge_up",
-    "special_power_up",
-    "special_saver",
-    "sub_power_up",
-    "sub_resistance_up",
-    "swim_speed_up",
-]
-RUNGS = [3, 6, 12, 15, 21, 29, 38, 51, 57]
+from tests.helpers import FIXTURE, MAIN_ONLY, RUNGS, STANDARD
 
 # The order of the reference checkpoint's vocab.json (fixture README): main-only 0-11,
 # family rungs 12-137, <NULL> 138, <PAD> 139.

@@ -1,4 +1,4 @@
-"""Neighbours: features with similar decoder directions, and features that fire together."""
+"""Neighbors: features with similar decoder directions, and features that fire together."""
 
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import re
-from collections import Counter
 
 import pytest
 from hypothesis import given
@@ -22,44 +21,18 @@ from splat_core.domain.tokenizer import (
     tokens_to_ap,
     top_rungs,
 )
-
-PIECES = ("head", "clothes", "shoes")
-MAIN_ONLY_BY_PIECE = {
-    "head": ["comeback", "last_ditch_effort", "opening_gambit", "tenacity"],
-    "clothes": ["ability_doubler", "haunt", "ninja_squid", "respawn_punisher", "thermal_ink"],
-    "shoes": ["drop_roller", "object_shredder", "stealth_jump"],
-}
-MAIN_ONLY = [a for p in PIECES for a in MAIN_ONLY_BY_PIECE[p]]
-STANDARD = [
-    "ink_recovery_up",
-    "ink_resistance_up",
-    "ink_saver_main",
-    "ink_saver_sub",
-    "intensify_action",
-    "quick_respawn",
-    "quick_super_jump",
-    "run_speed_up",
-    "special_charge_up",
-    "special_power_up",
-    "special_saver",
-    "sub_power_up",
-    "sub_resistance_up",
-    "swim_speed_up",
-]
-RUNGS = [3, 6, 12, 15, 21, 29, 38, 51, 57]
-
+from tests.helpers import (
+    MAIN_ONLY,
+    RUNGS,
+    STANDARD,
+    cumulative_token_sets,
+    expected_tokens,
+    slot_ap,
+    slot_builds,
+)
 
 # ---------------------------------------------------------------------------------------------
 # independent reference computations
-
-
-def slot_ap(mains: tuple[str, ...], subs: tuple[str, ...]) -> dict[str, int]:
-    ap: Counter[str] = Counter()
-    for a in mains:
-        ap[a] += 10
-    for a in subs:
-        ap[a] += 3
-    return dict(ap)
 
 
 def floor_rung(value: int) -> int:
@@ -68,27 +41,8 @@ def floor_rung(value: int) -> int:
     return held[-1] if held else 0
 
 
-def expected_tokens(ap: dict[str, int]) -> list[str]:
-    out = [a for a in MAIN_ONLY if ap.get(a, 0) > 0]
-    for f in STANDARD:
-        out += [f"{f}_{r}" for r in RUNGS if r <= ap.get(f, 0)]
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # strategies
-
-
-@st.composite
-def slot_builds(draw: st.DrawFn) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """A legal full build: (3 mains by piece, 9 subs).
-
-    A random palette of families biases towards stacked builds as well as spread ones.
-    """
-    palette = draw(st.lists(st.sampled_from(STANDARD), min_size=1, max_size=14, unique=True))
-    mains = tuple(draw(st.sampled_from(MAIN_ONLY_BY_PIECE[p] + palette)) for p in PIECES)
-    subs = tuple(draw(st.lists(st.sampled_from(palette), min_size=9, max_size=9)))
-    return mains, subs
 
 
 @st.composite
@@ -100,24 +54,6 @@ def partial_slot_builds(draw: st.DrawFn) -> tuple[tuple[str, ...], tuple[str, ..
         tuple(a for a, k in zip(mains, keep[:3], strict=True) if k),
         tuple(a for a, k in zip(subs, keep[3:], strict=True) if k),
     )
-
-
-@st.composite
-def cumulative_token_sets(draw: st.DrawFn) -> list[str]:
-    """Token lists that pass every check_token_set rule (in canonical order).
-
-    At most one main-only per piece, any families at any top rung. The AP total is not
-    constrained, so some need more than 57 AP.
-    """
-    ap: dict[str, int] = {}
-    for p in PIECES:
-        a = draw(st.sampled_from([None, *MAIN_ONLY_BY_PIECE[p]]))
-        if a is not None:
-            ap[a] = 10
-    families = draw(st.lists(st.sampled_from(STANDARD), max_size=5, unique=True))
-    for f in families:
-        ap[f] = draw(st.sampled_from(RUNGS))
-    return expected_tokens(ap)
 
 
 # ---------------------------------------------------------------------------------------------

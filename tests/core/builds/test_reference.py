@@ -29,7 +29,7 @@ from splat_core.domain.vocab import (
     WeaponVocab,
     canonical_tokens,
 )
-from tests.conftest import FIXTURE
+from tests.helpers import FIXTURE
 
 FIXTURES = FIXTURE
 
