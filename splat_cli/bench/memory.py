@@ -1,9 +1,12 @@
-"""Resident memory of this process: now, the peak so far, and the peak of one step."""
+"""Resident memory of this process (now, the peak so far, the peak of one step), and a timer
+that records each step's seconds and memory."""
 
 from __future__ import annotations
 
 import resource
 import threading
+import time
+from collections.abc import Callable
 
 
 def rss_bytes() -> int:
@@ -40,3 +43,28 @@ def peak_rss_bytes() -> int:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+class StepTimer:
+    """Runs named steps, recording seconds and RSS (start, peak, delta) per step in
+    `figures`; steps in `slow` that take over `slow_seconds` are reported as slow."""
+
+    def __init__(self, progress: Callable[[str], None], slow: set[str] = frozenset(),
+                 slow_seconds: float = float("inf")):  # fmt: skip
+        self.progress, self.slow, self.slow_seconds = progress, slow, slow_seconds
+        self.figures: dict[str, dict] = {}
+
+    def run(self, name: str, fn: Callable[[], object]):
+        self.progress(f"materializing {name}")
+        rss = RssPeak()
+        start = time.perf_counter()
+        try:
+            out = fn()
+        finally:
+            seconds = time.perf_counter() - start
+            self.figures[name] = {"seconds": round(seconds, 3), **rss.stop()}
+        peak = self.figures[name]["rss_peak_bytes"] / 2**20
+        self.progress(f"  done {name} in {seconds:.1f}s (peak RSS {peak:,.0f} MiB)")
+        if name in self.slow and seconds > self.slow_seconds:
+            self.progress(f"  SLOW: {name} took {seconds:.0f}s (> {self.slow_seconds:.0f}s)")
+        return out

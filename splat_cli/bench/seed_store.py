@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from splat_cli.bench.activation_plan import ActivationPlan
-from splat_cli.bench.memory import RssPeak
+from splat_cli.bench.memory import StepTimer
 from splat_core.model.set_completion import ModelParams, SetCompletionModel
 from splat_core.pipeline import steps
 from splat_core.pipeline.analysis_steps import ANALYSIS_STEPS
@@ -69,7 +69,7 @@ def write_seed_store(
     t0 = time.perf_counter()
     n_builds, instances, include_full = sample_plan(n_samples)
     config = seed_config(n_builds, instances, include_full, n_shards, hidden, seed)
-    timer = _Timer(progress)
+    timer = StepTimer(progress, slow=set(ANALYSIS_ASSETS), slow_seconds=SLOW_SECONDS)
     timer.run("vocab", lambda: _publish(home, "vocab", lambda o: steps.vocab_step(o, config)))
     timer.run("builds", lambda: _publish(home, "builds", lambda o: steps.builds_step(o, config)))
     builds = artifacts.read_builds_dir(catalog.current_path(home, "builds"))
@@ -120,29 +120,6 @@ def seed_config(
 
 def _publish(home: Path, asset: str, write: Callable[[Path], dict], partition=None) -> dict:
     return catalog.publish_asset(home, asset, write, partition)
-
-
-class _Timer:
-    """Runs each asset's writer, recording seconds and RSS (start, peak, delta) per asset."""
-
-    def __init__(self, progress: Progress):
-        self.progress = progress
-        self.figures: dict[str, dict] = {}
-
-    def run(self, asset: str, fn: Callable[[], object]):
-        self.progress(f"materializing {asset}")
-        rss = RssPeak()
-        start = time.perf_counter()
-        try:
-            out = fn()
-        finally:
-            seconds = time.perf_counter() - start
-            self.figures[asset] = {"seconds": round(seconds, 3), **rss.stop()}
-        peak = self.figures[asset]["rss_peak_bytes"] / 2**20
-        self.progress(f"  done {asset} in {seconds:.1f}s (peak RSS {peak:,.0f} MiB)")
-        if asset in ANALYSIS_ASSETS and seconds > SLOW_SECONDS:
-            self.progress(f"  SLOW: {asset} took {seconds:.0f}s (> {SLOW_SECONDS:.0f}s)")
-        return out
 
 
 # --- data, model and SAE -------------------------------------------------------------------
@@ -242,7 +219,7 @@ def _write_feature_store(home: Path, sae, config: SplatConfig, progress: Progres
 # --- the analysis group --------------------------------------------------------------------
 
 
-def run_analysis(home: Path, config: SplatConfig, timer: _Timer) -> None:
+def run_analysis(home: Path, config: SplatConfig, timer: StepTimer) -> None:
     """Every analysis step of the contract, on inputs opened as the IO managers open them."""
     for asset in ANALYSIS_ASSETS:
         step = ANALYSIS_STEPS[asset]
@@ -257,7 +234,7 @@ def run_analysis(home: Path, config: SplatConfig, timer: _Timer) -> None:
 # --- the report ----------------------------------------------------------------------------
 
 
-def _report(home, n_samples, n_features, big_features, store, timer: _Timer, t0) -> dict:
+def _report(home, n_samples, n_features, big_features, store, timer: StepTimer, t0) -> dict:
     csc = artifacts.open_artifact(catalog.current_path(home, "feature_store"))
     counts = csc.nnz_per_feature()
     big = {int(f) for f, _ in big_features}

@@ -14,74 +14,74 @@ from splat_core.labels import LabelStore
 
 
 @pytest.fixture
-def home(tmp_path):
-    return tmp_path / "home"  # no feature store: ids are not range-checked
+def empty_home(tmp_path):
+    return tmp_path / "empty_home"  # no feature store: ids are not range-checked
 
 
-def run(capsys, home, *argv) -> tuple[int, str, str]:
-    code = main(["labels", *argv, "--home", str(home)])
+def run(capsys, empty_home, *argv) -> tuple[int, str, str]:
+    code = main(["labels", *argv, "--home", str(empty_home)])
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def js(capsys, home, *argv):
-    code, out, err = run(capsys, home, *argv, "--json")
+def js(capsys, empty_home, *argv):
+    code, out, err = run(capsys, empty_home, *argv, "--json")
     assert code == 0, err
     return json.loads(out)
 
 
-def test_set_update_show_and_status(capsys, home):
-    first = js(capsys, home, "set", "5", "--name", "Swim runner", "--category", "tactical",
+def test_set_update_show_and_status(capsys, empty_home):
+    first = js(capsys, empty_home, "set", "5", "--name", "Swim runner", "--category", "tactical",
                "--notes", "SSU stacks", "--confidence", "0.8")  # fmt: skip
     assert (first["feature_id"], first["name"], first["category"]) == (5, "Swim runner", "tactical")
     assert (first["notes"], first["confidence"], first["source"], first["version"]) == (
         "SSU stacks", 0.8, "cli", 1)  # fmt: skip
     # an update keeps what it does not set
-    second = js(capsys, home, "set", "5", "--name", "Runner")
+    second = js(capsys, empty_home, "set", "5", "--name", "Runner")
     assert (second["name"], second["category"], second["notes"], second["confidence"]) == (
         "Runner", "tactical", "SSU stacks", 0.8)  # fmt: skip
     assert second["version"] == 2 and second["created_at"] == first["created_at"]
-    shown = js(capsys, home, "show", "5")
+    shown = js(capsys, empty_home, "show", "5")
     assert shown["label"] == second and shown["queue"] is None
     assert [(h["version"], h["name"]) for h in shown["history"]] == [(1, "Swim runner"),
                                                                      (2, "Runner")]  # fmt: skip
-    assert js(capsys, home, "show", "6") == {"feature_id": 6, "label": None, "history": [],
+    assert js(capsys, empty_home, "show", "6") == {"feature_id": 6, "label": None, "history": [],
                                              "queue": None}  # fmt: skip
-    js(capsys, home, "set", "6", "--name", "Other", "--source", "ui")
-    status = js(capsys, home, "status")
+    js(capsys, empty_home, "set", "6", "--name", "Other", "--source", "ui")
+    status = js(capsys, empty_home, "status")
     assert status["n_labels"] == 2 and status["by_source"] == {"cli": 1, "ui": 1}
     assert status["by_category"]["tactical"] == 1 and status["by_category"]["none"] == 1
-    code, out, _ = run(capsys, home, "show", "5")
+    code, out, _ = run(capsys, empty_home, "show", "5")
     assert code == 0 and "'Runner' [tactical] v2" in out and "history (2)" in out
-    code, out, _ = run(capsys, home, "status")
+    code, out, _ = run(capsys, empty_home, "status")
     assert code == 0 and "labels: 2" in out
 
 
-def test_queue_add_next_skip(capsys, home):
-    assert js(capsys, home, "next", "--no-build") == {"built": 0, "entries": []}
-    added = js(capsys, home, "add", "3,7, 9", "--priority", "0.7", "--reason", "look")
+def test_queue_add_next_skip(capsys, empty_home):
+    assert js(capsys, empty_home, "next", "--no-build") == {"built": 0, "entries": []}
+    added = js(capsys, empty_home, "add", "3,7, 9", "--priority", "0.7", "--reason", "look")
     assert added == {"queued": [3, 7, 9], "priority": 0.7, "reason": "look"}
-    js(capsys, home, "add", "1", "--priority", "0.9")
-    entries = js(capsys, home, "next", "-n", "3")["entries"]
+    js(capsys, empty_home, "add", "1", "--priority", "0.9")
+    entries = js(capsys, empty_home, "next", "-n", "3")["entries"]
     assert [(e["feature_id"], e["priority"], e["reason"]) for e in entries] == [
         (1, 0.9, ""), (3, 0.7, "look"), (7, 0.7, "look")]  # fmt: skip
-    assert js(capsys, home, "skip") == {"skipped": 1}
-    assert js(capsys, home, "skip", "7", "--reason", "unclear") == {"skipped": 7}
-    js(capsys, home, "set", "3", "--name", "Done")  # completes the entry
-    assert [e["feature_id"] for e in js(capsys, home, "next")["entries"]] == [9]
-    assert js(capsys, home, "status")["queue"] == {"pending": 1, "completed": 1, "skipped": 2}
-    assert js(capsys, home, "show", "7")["queue"]["skip_reason"] == "unclear"
-    code, out, _ = run(capsys, home, "next")
+    assert js(capsys, empty_home, "skip") == {"skipped": 1}
+    assert js(capsys, empty_home, "skip", "7", "--reason", "unclear") == {"skipped": 7}
+    js(capsys, empty_home, "set", "3", "--name", "Done")  # completes the entry
+    assert [e["feature_id"] for e in js(capsys, empty_home, "next")["entries"]] == [9]
+    assert js(capsys, empty_home, "status")["queue"] == {"pending": 1, "completed": 1, "skipped": 2}
+    assert js(capsys, empty_home, "show", "7")["queue"]["skip_reason"] == "unclear"
+    code, out, _ = run(capsys, empty_home, "next")
     assert code == 0 and "9" in out and "look" in out
-    code, _, err = run(capsys, home, "add", "3")
+    code, _, err = run(capsys, empty_home, "add", "3")
     assert code == 2 and "completed" in err
-    code, _, err = run(capsys, home, "skip", "42")
+    code, _, err = run(capsys, empty_home, "skip", "42")
     assert code == 2 and "not in the labelling queue" in err
-    code, _, err = run(capsys, home, "add", "1,x")
+    code, _, err = run(capsys, empty_home, "add", "1,x")
     assert code == 2 and "comma-separated integers" in err
 
 
-def test_next_builds_the_queue_from_feature_counts(capsys, home, monkeypatch):
+def test_next_builds_the_queue_from_feature_counts(capsys, empty_home, monkeypatch):
     import splat_core.query
 
     counts = np.array([0, 40, 10, 80, 0, 20], dtype=np.int64)
@@ -100,27 +100,27 @@ def test_next_builds_the_queue_from_feature_counts(capsys, home, monkeypatch):
         def feature_counts(self):
             return counts
 
-    code, _, err = run(capsys, home, "next")
+    code, _, err = run(capsys, empty_home, "next")
     assert code == 2 and "cannot be built" in err and "feature_store" in err
     monkeypatch.setattr(splat_core.query, "Reader", FakeReader)
-    js(capsys, home, "set", "1", "--name", "labelled already")
-    result = js(capsys, home, "next", "-n", "2")
+    js(capsys, empty_home, "set", "1", "--name", "labelled already")
+    result = js(capsys, empty_home, "next", "-n", "2")
     assert result["built"] == 3  # 3, 5, 2: active and unlabelled
     assert [(e["feature_id"], e["priority"]) for e in result["entries"]] == [(3, 1.0), (5, 0.25)]
     assert result["entries"][0]["reason"] == "80 nonzero activations"
 
 
-def test_feature_ids_are_range_checked_when_a_store_exists(capsys, home, monkeypatch):
+def test_feature_ids_are_range_checked_when_a_store_exists(capsys, empty_home, monkeypatch):
     monkeypatch.setattr(labels_cli, "n_features", lambda _home: 10)
     for argv in (["set", "10", "--name", "x"], ["show", "12"], ["add", "1,10"], ["skip", "10"]):
-        code, _, err = run(capsys, home, *argv)
+        code, _, err = run(capsys, empty_home, *argv)
         assert code == 2 and "unknown feature id" in err and "[0, 10)" in err, argv
-    assert js(capsys, home, "set", "9", "--name", "last")["feature_id"] == 9
-    code, _, err = run(capsys, home, "set", "-1", "--name", "x")
+    assert js(capsys, empty_home, "set", "9", "--name", "last")["feature_id"] == 9
+    code, _, err = run(capsys, empty_home, "set", "-1", "--name", "x")
     assert code == 2 and "unknown feature id -1" in err
 
 
-def test_bad_values_exit_2(capsys, home):
+def test_bad_values_exit_2(capsys, empty_home):
     for argv, why in [
         (["set", "1", "--name", "x", "--category", "vibes"], "category"),
         (["set", "1", "--name", " "], "name"),
@@ -128,16 +128,16 @@ def test_bad_values_exit_2(capsys, home):
         (["set", "1", "--name", "x" * 201], "name"),
         (["next", "-n", "-1"], "-n"),
     ]:
-        code, out, err = run(capsys, home, *argv)
+        code, out, err = run(capsys, empty_home, *argv)
         assert code == 2 and why in err and out == "", argv
-    assert LabelStore.open(home).count() == 0
+    assert LabelStore.open(empty_home).count() == 0
 
 
-def test_export_and_import(capsys, home, tmp_path):
-    js(capsys, home, "set", "2", "--name", "B", "--notes", "b, notes", "--confidence", "0.5")
-    js(capsys, home, "set", "1", "--name", "A", "--category", "mechanical")
+def test_export_and_import(capsys, empty_home, tmp_path):
+    js(capsys, empty_home, "set", "2", "--name", "B", "--notes", "b, notes", "--confidence", "0.5")
+    js(capsys, empty_home, "set", "1", "--name", "A", "--category", "mechanical")
     out = tmp_path / "consolidated_ultra.json"
-    assert js(capsys, home, "export", "--out", str(out), "--model-type", "ultra") == {
+    assert js(capsys, empty_home, "export", "--out", str(out), "--model-type", "ultra") == {
         "path": str(out), "format": "consolidated", "n_labels": 2}  # fmt: skip
     data = json.loads(out.read_text())
     assert list(data) == ["1", "2"] and data["1"]["model_type"] == "ultra"
@@ -147,7 +147,7 @@ def test_export_and_import(capsys, home, tmp_path):
     assert LabelStore.open(other).export_consolidated("ultra") == data
 
     csv_out = tmp_path / "labels.csv"
-    js(capsys, home, "export", "--out", str(csv_out), "--format", "csv")
+    js(capsys, empty_home, "export", "--out", str(csv_out), "--format", "csv")
     with open(csv_out, newline="") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == ["feature_id", "display_name", "category", "confidence", "source", "notes"]

@@ -21,28 +21,28 @@ FAST = ["--profile", "tiny", "--set", "synth.n_builds=600", "--set", "train.epoc
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    assert main(["materialize", "--home", str(home), *FAST]) == 0
-    return home
+def job_home(tmp_path_factory):
+    job_home = tmp_path_factory.mktemp("job_home")
+    assert main(["materialize", "--home", str(job_home), *FAST]) == 0
+    return job_home
 
 
-def test_materialize_writes_the_assets_and_reports_metrics(home, capsys):
-    catalog = _info(home, capsys)
+def test_materialize_writes_the_assets_and_reports_metrics(job_home, capsys):
+    catalog = _info(job_home, capsys)
     assert set(catalog) == {"vocab", "builds", "base_model", "samples", "pooled", "sae",
                             "activations", "feature_store", *ANALYSIS_ASSETS}  # fmt: skip
     assert catalog["builds"]["metadata"]["rows"] == 600
     meta = catalog["base_model"]["metadata"]
-    metrics = json.loads((current_path(home, "base_model") / "metrics.json").read_text())
+    metrics = json.loads((current_path(job_home, "base_model") / "metrics.json").read_text())
     assert meta["test"] == metrics["test"]
     assert meta["baseline_weapon_frequency"] == metrics["baseline_weapon_frequency"]
 
 
-def test_materialized_builds_equal_the_generator(home):
-    vocab_dir = current_path(home, "vocab")
+def test_materialized_builds_equal_the_generator(job_home):
+    vocab_dir = current_path(job_home, "vocab")
     vocab = Vocab.from_json(vocab_dir / "vocab.json")
     weapons = WeaponVocab.from_json(vocab_dir / "weapon_vocab.json")
-    table = read_builds_parquet(current_path(home, "builds") / "builds.parquet", vocab, weapons)
+    table = read_builds_parquet(current_path(job_home, "builds") / "builds.parquet", vocab, weapons)
     expected = generate_builds(SynthConfig(n_builds=600))
     assert np.array_equal(table.token_ids, expected.token_ids)
     assert np.array_equal(table.offsets, expected.offsets)
@@ -53,8 +53,8 @@ def test_materialized_builds_equal_the_generator(home):
     assert len(pq.read_table(vocab_dir / "weapons.parquet")) == 130
 
 
-def test_materialized_model_loads_and_runs(home):
-    model = load_model(current_path(home, "base_model"))
+def test_materialized_model_loads_and_runs(job_home):
+    model = load_model(current_path(job_home, "base_model"))
     with torch.no_grad():
         logits = model(torch.tensor([[0, 12, 139]]), torch.tensor([[5]]))
     assert logits.shape == (1, 140) and torch.isfinite(logits).all()
@@ -65,15 +65,15 @@ def test_synth_then_reference_import(tmp_path, capsys):
     assert main(["data", "synth", "--out", str(out), "--profile", "tiny", "--n-builds", "300"]) == 0
     truth = pq.read_table(out / "archetypes.parquet")
     assert truth.num_rows == 300
-    home = tmp_path / "home"
+    job_home = tmp_path / "job_home"
     ref = [
         "--set", "data.source=reference",
         "--set", f"data.data={out / 'tokenized_data.csv'}",
         "--set", f"data.vocab={out / 'vocab.json'}",
         "--set", f"data.weapon_vocab={out / 'weapon_vocab.json'}",
     ]  # fmt: skip
-    assert main(["materialize", "--home", str(home), *FAST, *ref]) == 0
-    catalog = _info(home, capsys)
+    assert main(["materialize", "--home", str(job_home), *FAST, *ref]) == 0
+    catalog = _info(job_home, capsys)
     assert catalog["builds"]["metadata"]["rows"] == 300
     assert catalog["builds"]["metadata"]["source"] == "reference"
 
@@ -84,18 +84,18 @@ def test_bad_reference_data_fails_and_writes_nothing(tmp_path, capsys):
     lines = (out / "tokenized_data.csv").read_text().splitlines()
     lines[3] = "[0,1]\t0"  # two head main-only abilities
     (out / "tokenized_data.csv").write_text("\n".join(lines) + "\n")
-    home = tmp_path / "home"
+    job_home = tmp_path / "job_home"
     ref = [
         "--set", "data.source=reference",
         "--set", f"data.data={out / 'tokenized_data.csv'}",
         "--set", f"data.vocab={out / 'vocab.json'}",
         "--set", f"data.weapon_vocab={out / 'weapon_vocab.json'}",
     ]  # fmt: skip
-    assert main(["materialize", "--home", str(home), *FAST, *ref]) == 1
+    assert main(["materialize", "--home", str(job_home), *FAST, *ref]) == 1
     err = capsys.readouterr().err
     assert "tokenized_data.csv:4:" in err and "head" in err
-    assert "builds" not in read_catalog(home)  # the import wrote nothing
-    assert not list((home / "builds").glob(".staging-*"))
+    assert "builds" not in read_catalog(job_home)  # the import wrote nothing
+    assert not list((job_home / "builds").glob(".staging-*"))
 
 
 def test_config_errors_are_clear(capsys):
@@ -112,7 +112,7 @@ def test_info_on_an_empty_home(tmp_path, capsys):
     assert "nothing materialized" in capsys.readouterr().out
 
 
-def _info(home, capsys) -> dict:
+def _info(job_home, capsys) -> dict:
     capsys.readouterr()
-    assert main(["info", "--home", str(home), "--json"]) == 0
+    assert main(["info", "--home", str(job_home), "--json"]) == 0
     return json.loads(capsys.readouterr().out)

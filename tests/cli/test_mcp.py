@@ -39,17 +39,17 @@ TOOLS = {
 
 
 @pytest.fixture(scope="module")
-def home(investigation_home, tmp_path_factory):
+def mcp_home(investigation_home, tmp_path_factory):
     """A copy of the investigation home: the label tools write into it."""
-    target = tmp_path_factory.mktemp("mcp") / "home"
+    target = tmp_path_factory.mktemp("mcp") / "mcp_home"
     shutil.copytree(investigation_home[0], target)
     return target
 
 
-async def _session(home, body):
+async def _session(mcp_home, body):
     params = mcp.StdioServerParameters(
         command=sys.executable,
-        args=["-m", "splat_cli.main", "mcp", "--home", str(home)],
+        args=["-m", "splat_cli.main", "mcp", "--home", str(mcp_home)],
         cwd=str(ROOT),
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -66,7 +66,7 @@ def _text(result) -> str:
     return "".join(c.text for c in result.content if getattr(c, "type", "") == "text")
 
 
-def test_mcp_server_over_stdio(home):
+def test_mcp_server_over_stdio(mcp_home):
     async def body(session, init):
         tools = (await session.list_tools()).tools
         calls = {
@@ -84,14 +84,14 @@ def test_mcp_server_over_stdio(home):
         }
         return init, tools, calls
 
-    init, tools, calls = anyio.run(_session, home, body)
+    init, tools, calls = anyio.run(_session, mcp_home, body)
     assert "Protocol, from a feature id to a label" in (init.instructions or "")
     by_name = {t.name: t for t in tools}
     assert set(by_name) == TOOLS
     assert "start here" in by_name["feature_overview"].description
     assert "Causal test" in by_name["whatif"].description
     assert by_name["family_sweep"].input_schema["required"] == ["feature_id", "family"]
-    with Reader.open(home) as reader:
+    with Reader.open(mcp_home) as reader:
         want = {
             "overview": inv.overview(reader, 0),
             "sweep": inv.family_sweep(reader, 0, "swim_speed_up"),
@@ -107,14 +107,14 @@ def test_mcp_server_over_stdio(home):
     assert "unknown ability family 'swim'" in _text(calls["bad_family"])
 
 
-def test_mcp_labels_round_trip(home, tmp_path):
+def test_mcp_labels_round_trip(mcp_home, tmp_path):
     labels = pytest.importorskip("splat_core.labels")
     if not hasattr(labels, "LabelStore"):
         pytest.skip("the label store is not there yet")
     import shutil
 
-    copy = tmp_path / "home"
-    shutil.copytree(home, copy)
+    copy = tmp_path / "mcp_home"
+    shutil.copytree(mcp_home, copy)
 
     async def body(session, _init):
         saved = await session.call_tool(

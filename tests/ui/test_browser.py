@@ -10,13 +10,12 @@ import os
 import shutil
 import subprocess
 import time
-import urllib.request
 
 import pytest
 
 from splat_cli.serve import ui_command
 from splat_core.labels import LabelStore
-from tests.helpers import ROOT, free_port
+from tests.helpers import ROOT, answers, free_port, wait_for
 
 ARTIFACT = ROOT / "test-artifacts" / "explorer.png"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -25,19 +24,6 @@ DRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM and DRIVER), reason="chromium + chromium-driver missing: run scripts/setup"
 )
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 40) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "streamlit exited"
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(url)
 
 
 @pytest.fixture
@@ -49,7 +35,8 @@ def explorer(home):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc)
+        health = f"http://127.0.0.1:{port}/_stcore/health"
+        wait_for(lambda: answers(health), 40, "the explorer", [proc])
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

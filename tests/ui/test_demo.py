@@ -8,20 +8,11 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 
 from splat_cli import demo
-from tests.helpers import free_ports
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
+from tests.helpers import answers, free_ports
 
 
 @pytest.mark.slow

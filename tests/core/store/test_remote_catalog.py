@@ -26,7 +26,7 @@ MEMORY = fsspec.filesystem("memory")
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
+def remote_home(tmp_path, monkeypatch):
     """A fresh remote home (memory://) and a fresh local cache."""
     monkeypatch.setenv("SPLAT_CACHE_DIR", str(tmp_path / "cache"))
     url = f"memory://splat-test/{uuid.uuid4().hex}"
@@ -62,7 +62,7 @@ def _versions(url: str, asset: str) -> list[str]:
     return sorted({p[1] for p in parts if p[0] == asset and p[1].startswith("v")})
 
 
-# --- what a home is ------------------------------------------------------------------------
+# --- what a remote home is -------------------------------------------------------------------
 
 
 def test_urls_are_not_mangled_and_local_paths_stay_paths(tmp_path):
@@ -107,43 +107,43 @@ def test_storage_options_from_json(monkeypatch):
 # --- publishing and reading back -----------------------------------------------------------
 
 
-def test_publish_then_read_back(home, tmp_path):
-    catalog.publish_asset(home, "thing", _write("one"))
-    catalog.publish_asset(home, "parted", _write("p0"), partition="000")
-    info = catalog.read_catalog(home)
+def test_publish_then_read_back(remote_home, tmp_path):
+    catalog.publish_asset(remote_home, "thing", _write("one"))
+    catalog.publish_asset(remote_home, "parted", _write("p0"), partition="000")
+    info = catalog.read_catalog(remote_home)
     version = info["thing"]["version"]
     assert info["thing"] == {
-        "path": f"{home}/thing/{version}",
+        "path": f"{remote_home}/thing/{version}",
         "version": version,
         "metadata": {"text": "one"},
     }
     assert info["parted"]["partitions"]["000"]["metadata"] == {"text": "p0"}
-    assert info["parted"]["partitions"]["000"]["path"].startswith(f"{home}/parted/000/v")
+    assert info["parted"]["partitions"]["000"]["path"].startswith(f"{remote_home}/parted/000/v")
     assert list(info) == ["thing", "parted"]  # the local catalog's order
-    local = catalog.current_path(home, "thing")
+    local = catalog.current_path(remote_home, "thing")
     assert local.is_relative_to(tmp_path / "cache")
     assert (local / "value.txt").read_text() == "one"
     assert (local / "nested" / "blob.bin").read_bytes() == b"oneoneone"
 
 
-def test_the_store_holds_the_version_and_its_pointer(home):
-    catalog.publish_asset(home, "thing", _write("one"))
-    files = _remote_files(home)
-    version = catalog.current_pointer(home, "thing")["version"]
+def test_the_store_holds_the_version_and_its_pointer(remote_home):
+    catalog.publish_asset(remote_home, "thing", _write("one"))
+    files = _remote_files(remote_home)
+    version = catalog.current_pointer(remote_home, "thing")["version"]
     assert files == [
         "thing/CURRENT.json",
         f"thing/{version}/nested/blob.bin",
         f"thing/{version}/value.txt",
     ]
-    pointer = json.loads(MEMORY.cat_file(f"{home}/thing/CURRENT.json"))
+    pointer = json.loads(MEMORY.cat_file(f"{remote_home}/thing/CURRENT.json"))
     assert pointer["version"] == version and pointer["metadata"] == {"text": "one"}
     # the local staging directory became the cached copy: nothing left behind
-    local_root = homes.cache_dir(home) / "thing"
+    local_root = homes.cache_dir(remote_home) / "thing"
     assert sorted(p.name for p in local_root.iterdir()) == [version]
 
 
-def test_a_fresh_cache_downloads_the_current_version_once(home, tmp_path, monkeypatch):
-    catalog.publish_asset(home, "thing", _write("one"))
+def test_a_fresh_cache_downloads_the_current_version_once(remote_home, tmp_path, monkeypatch):
+    catalog.publish_asset(remote_home, "thing", _write("one"))
     fresh_cache(monkeypatch, tmp_path)
     fetched = []
     real = homes.fetch_dir
@@ -153,28 +153,30 @@ def test_a_fresh_cache_downloads_the_current_version_once(home, tmp_path, monkey
         return real(url, final)
 
     monkeypatch.setattr(homes, "fetch_dir", counting)
-    first = catalog.current_path(home, "thing")
-    again = catalog.current_path(home, "thing")
+    first = catalog.current_path(remote_home, "thing")
+    again = catalog.current_path(remote_home, "thing")
     assert first == again and (first / "value.txt").read_text() == "one"
-    assert fetched == [f"{home}/thing/{catalog.current_pointer(home, 'thing')['version']}"]
+    assert fetched == [
+        f"{remote_home}/thing/{catalog.current_pointer(remote_home, 'thing')['version']}"
+    ]
     assert not [p for p in first.parent.iterdir() if p.name.startswith(".fetch")]
 
 
-def test_a_new_version_is_seen_by_another_machine(home, tmp_path, monkeypatch):
-    catalog.publish_asset(home, "thing", _write("one"))
-    writer_cache = homes.cache_dir(home)
+def test_a_new_version_is_seen_by_another_machine(remote_home, tmp_path, monkeypatch):
+    catalog.publish_asset(remote_home, "thing", _write("one"))
+    writer_cache = homes.cache_dir(remote_home)
     fresh_cache(monkeypatch, tmp_path)
-    old = catalog.current_path(home, "thing")
+    old = catalog.current_path(remote_home, "thing")
     monkeypatch.setenv("SPLAT_CACHE_DIR", str(writer_cache.parent))
-    catalog.publish_asset(home, "thing", _write("two"))
+    catalog.publish_asset(remote_home, "thing", _write("two"))
     fresh_cache(monkeypatch, tmp_path)
-    assert (catalog.current_path(home, "thing") / "value.txt").read_text() == "two"
+    assert (catalog.current_path(remote_home, "thing") / "value.txt").read_text() == "two"
     assert (old / "value.txt").read_text() == "one"  # a reader on the old copy keeps it
 
 
-def test_a_failed_upload_leaves_the_previous_version_current(home, tmp_path, monkeypatch):
-    catalog.publish_asset(home, "thing", _write("one"))
-    before = catalog.current_pointer(home, "thing")
+def test_a_failed_upload_leaves_the_previous_version_current(remote_home, tmp_path, monkeypatch):
+    catalog.publish_asset(remote_home, "thing", _write("one"))
+    before = catalog.current_pointer(remote_home, "thing")
     real_put = MemoryFileSystem.put_file
     calls = []
 
@@ -186,62 +188,64 @@ def test_a_failed_upload_leaves_the_previous_version_current(home, tmp_path, mon
 
     monkeypatch.setattr(MemoryFileSystem, "put_file", flaky)
     with pytest.raises(ConnectionError, match="network down"):
-        catalog.publish_asset(home, "thing", _write("two"))
+        catalog.publish_asset(remote_home, "thing", _write("two"))
     monkeypatch.setattr(MemoryFileSystem, "put_file", real_put)
     assert len(calls) == 2  # one file made it up before the failure
-    assert catalog.current_pointer(home, "thing") == before
-    assert _versions(home, "thing") == [before["version"]]  # the partial one was removed
-    local_root = homes.cache_dir(home) / "thing"
+    assert catalog.current_pointer(remote_home, "thing") == before
+    assert _versions(remote_home, "thing") == [before["version"]]  # the partial one was removed
+    local_root = homes.cache_dir(remote_home) / "thing"
     assert [p.name for p in local_root.iterdir()] == [before["version"]]  # no staging left
     fresh_cache(monkeypatch, tmp_path)
-    assert (catalog.current_path(home, "thing") / "value.txt").read_text() == "one"
+    assert (catalog.current_path(remote_home, "thing") / "value.txt").read_text() == "one"
 
 
-def test_a_failed_write_uploads_nothing(home):
+def test_a_failed_write_uploads_nothing(remote_home):
     def crash(d):
         (d / "value.txt").write_text("half")
         raise RuntimeError("killed")
 
     with pytest.raises(RuntimeError):
-        catalog.publish_asset(home, "thing", crash)
-    assert catalog.read_catalog(home) == {}
-    assert not MEMORY.exists(home)
+        catalog.publish_asset(remote_home, "thing", crash)
+    assert catalog.read_catalog(remote_home) == {}
+    assert not MEMORY.exists(remote_home)
 
 
-def test_old_versions_are_pruned_remotely_and_in_the_cache(home, tmp_path, monkeypatch):
+def test_old_versions_are_pruned_remotely_and_in_the_cache(remote_home, tmp_path, monkeypatch):
     for i in range(5):
-        catalog.publish_asset(home, "thing", _write(str(i)))
-    assert len(_versions(home, "thing")) == 2
-    assert len([p for p in (homes.cache_dir(home) / "thing").iterdir()]) == 2
-    assert (catalog.current_path(home, "thing") / "value.txt").read_text() == "4"
+        catalog.publish_asset(remote_home, "thing", _write(str(i)))
+    assert len(_versions(remote_home, "thing")) == 2
+    assert len([p for p in (homes.cache_dir(remote_home) / "thing").iterdir()]) == 2
+    assert (catalog.current_path(remote_home, "thing") / "value.txt").read_text() == "4"
 
 
-def test_missing_asset_and_empty_home(home):
-    assert catalog.read_catalog(home) == {}
-    assert catalog.current_pointer(home, "thing") is None
-    with pytest.raises(FileNotFoundError, match=f"asset thing is not materialized under {home}"):
-        catalog.current_path(home, "thing")
-    with pytest.raises(MissingAssetError, match=home):
-        Reader.open(home).path("thing")
+def test_missing_asset_and_empty_home(remote_home):
+    assert catalog.read_catalog(remote_home) == {}
+    assert catalog.current_pointer(remote_home, "thing") is None
+    with pytest.raises(
+        FileNotFoundError, match=f"asset thing is not materialized under {remote_home}"
+    ):
+        catalog.current_path(remote_home, "thing")
+    with pytest.raises(MissingAssetError, match=remote_home):
+        Reader.open(remote_home).path("thing")
 
 
-def test_a_pruned_version_is_a_clear_error(home, tmp_path, monkeypatch):
-    catalog.publish_asset(home, "thing", _write("one"))
-    version = catalog.current_pointer(home, "thing")["version"]
-    MEMORY.rm(f"{home}/thing/{version}", recursive=True)
+def test_a_pruned_version_is_a_clear_error(remote_home, tmp_path, monkeypatch):
+    catalog.publish_asset(remote_home, "thing", _write("one"))
+    version = catalog.current_pointer(remote_home, "thing")["version"]
+    MEMORY.rm(f"{remote_home}/thing/{version}", recursive=True)
     fresh_cache(monkeypatch, tmp_path)
-    with pytest.raises(FileNotFoundError, match=f"{home}/thing/{version}: no such version"):
-        catalog.current_path(home, "thing")
+    with pytest.raises(FileNotFoundError, match=f"{remote_home}/thing/{version}: no such version"):
+        catalog.current_path(remote_home, "thing")
 
 
-def test_concurrent_readers_share_one_complete_copy(home, tmp_path, monkeypatch):
-    catalog.publish_asset(home, "thing", _write("one"))
+def test_concurrent_readers_share_one_complete_copy(remote_home, tmp_path, monkeypatch):
+    catalog.publish_asset(remote_home, "thing", _write("one"))
     fresh_cache(monkeypatch, tmp_path)
     out, errors = [], []
 
     def read():
         try:
-            out.append((catalog.current_path(home, "thing") / "value.txt").read_text())
+            out.append((catalog.current_path(remote_home, "thing") / "value.txt").read_text())
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
@@ -253,25 +257,25 @@ def test_concurrent_readers_share_one_complete_copy(home, tmp_path, monkeypatch)
     assert not errors and out == ["one"] * 4
 
 
-def test_the_reader_fetches_only_what_it_reads(home, tmp_path, monkeypatch):
-    catalog.publish_asset(home, "thing", _write("one"))
-    catalog.publish_asset(home, "other", _write("two"))
-    catalog.publish_asset(home, "parted", _write("p0"), partition="000")
+def test_the_reader_fetches_only_what_it_reads(remote_home, tmp_path, monkeypatch):
+    catalog.publish_asset(remote_home, "thing", _write("one"))
+    catalog.publish_asset(remote_home, "other", _write("two"))
+    catalog.publish_asset(remote_home, "parted", _write("p0"), partition="000")
     cache = fresh_cache(monkeypatch, tmp_path)
-    reader = Reader.open(home)
-    assert reader.home == home
+    reader = Reader.open(remote_home)
+    assert reader.home == remote_home
     assert set(reader.versions) == {"thing", "other", "parted/000"}
     assert not cache.exists() or not list(cache.glob("*/thing"))  # nothing fetched yet
     assert (reader.path("thing") / "value.txt").read_text() == "one"
     assert (reader.partitions("parted")["000"] / "value.txt").read_text() == "p0"
     assert not list(cache.glob("*/other"))
-    catalog.publish_asset(home, "thing", _write("three"))
+    catalog.publish_asset(remote_home, "thing", _write("three"))
     assert (reader.path("thing") / "value.txt").read_text() == "one"  # its snapshot
     assert reader.refresh() and (reader.path("thing") / "value.txt").read_text() == "three"
 
 
-def test_local_state_of_a_remote_home_stays_on_this_machine(home):
-    store = LabelStore.open(home)
-    assert store.path == homes.cache_dir(home) / "labels" / "labels.sqlite"
-    assert store.path.exists() and not MEMORY.exists(f"{home}/labels")
-    assert homes.local_dir(home) == homes.cache_dir(home)
+def test_local_state_of_a_remote_home_stays_on_this_machine(remote_home):
+    store = LabelStore.open(remote_home)
+    assert store.path == homes.cache_dir(remote_home) / "labels" / "labels.sqlite"
+    assert store.path.exists() and not MEMORY.exists(f"{remote_home}/labels")
+    assert homes.local_dir(remote_home) == homes.cache_dir(remote_home)
