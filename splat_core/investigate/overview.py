@@ -17,7 +17,6 @@ from splat_core.investigate import sweeps, tokens
 from splat_core.investigate.groups import num
 from splat_core.investigate.names import ability_of
 from splat_core.investigate.population import dense, population
-from splat_core.store import homes
 
 
 def stats(a: np.ndarray) -> dict:
@@ -136,7 +135,7 @@ def existing_label(home, f: int) -> dict | None:
     store yet (not created here: reading a feature must not write to the home)."""
     from splat_core.labels import LabelStore
 
-    if not (homes.local_dir(home) / "labels").is_dir():
+    if not LabelStore.exists(home):
         return None
     label = LabelStore.open(home).get(int(f))
     return None if label is None else label.to_dict()

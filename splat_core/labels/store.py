@@ -65,10 +65,19 @@ class LabelStore(QueueMixin, ConsolidatedMixin):
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
+    @staticmethod
+    def location(home: str | Path) -> Path:
+        """Where a home's label store lives (in the local cache, for a remote home)."""
+        return homes.local_dir(home) / "labels" / "labels.sqlite"
+
+    @classmethod
+    def exists(cls, home: str | Path) -> bool:
+        return cls.location(home).exists()
+
     @classmethod
     def open(cls, home: str | Path) -> LabelStore:
         """The store of a SPLAT_HOME; its directory, file and tables are created if missing."""
-        store = cls(homes.local_dir(home) / "labels" / "labels.sqlite")
+        store = cls(cls.location(home))
         store.path.parent.mkdir(parents=True, exist_ok=True)
         store._create_schema()
         return store
