@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import threading
 
 from splat_cli.common import add_home_option, fail
 from splat_core.store.homes import splat_home
@@ -79,16 +78,13 @@ def build_server(home):
 
     from splat_core import investigate as inv
     from splat_core.investigate import names
-    from splat_core.query import Reader
+    from splat_core.query import LiveReader, Reader
 
     server = MCPServer("splat", instructions=INSTRUCTIONS, log_level="WARNING")
-    lock, state = threading.Lock(), {}
+    live = LiveReader(home)  # each call takes the newest snapshot: publishes are picked up
 
     def reader() -> Reader:
-        with lock:
-            if "reader" not in state:
-                state["reader"] = Reader.open(home)
-            return state["reader"]
+        return live.get()
 
     def tool(description: str):
         """Register fn as a tool whose known errors become readable tool errors."""

@@ -1,13 +1,23 @@
-"""Exceptions of the core, mapped to HTTP: unknown ids 404, bad values 422, missing data 503,
-label version conflicts 409. Anything else is a server bug and stays a 500."""
+"""Exceptions of the core, mapped to HTTP: unknown ids 404, bad values and over-expensive
+requests 422, missing data and a full heavy pool 503 (with Retry-After), label version
+conflicts 409. Anything else is a server bug and stays a 500."""
 
 from __future__ import annotations
 
+import math
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from splat_core.labels import LabelConflict, LabelError
 from splat_core.query import MissingAssetError, UnknownFeatureError, UnknownSampleError
+from splat_server.limits import Overloaded
+
+
+class TooExpensive(ValueError):
+    """A request whose cost exceeds its bound (limits.py): a 422 that says how to split it."""
 
 
 class BadBuildError(ValueError):
@@ -25,10 +35,13 @@ def _detail(status: int, message: str, **extra) -> JSONResponse:
     return JSONResponse({"detail": message, **extra}, status_code=status)
 
 
+def invalid_body(message: str, where: str = "body") -> dict:
+    """A 422 body in FastAPI's own validation-error shape, so clients parse every 422 alike."""
+    return {"detail": [{"loc": [where], "msg": message, "type": "value_error"}]}
+
+
 def invalid(message: str, where: str = "body") -> JSONResponse:
-    """A 422 in FastAPI's own validation-error shape, so clients parse every 422 alike."""
-    item = {"loc": [where], "msg": message, "type": "value_error"}
-    return JSONResponse({"detail": [item]}, status_code=422)
+    return JSONResponse(invalid_body(message, where), status_code=422)
 
 
 def install(app: FastAPI) -> None:
@@ -40,7 +53,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(MissingAssetError)
     async def missing(_request: Request, exc: MissingAssetError):
-        return _detail(503, str(exc), asset=exc.asset)
+        # never the home's path: that is this machine's business, not the client's
+        return _detail(503, f"{exc.asset} is not materialized on this server", asset=exc.asset)
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(_request: Request, exc: Overloaded):
+        response = _detail(503, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, exc: RequestValidationError):
+        return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, status_code=422)
 
     @app.exception_handler(LabelConflict)
     async def conflict(_request: Request, exc: LabelConflict):
@@ -52,5 +76,17 @@ def install(app: FastAPI) -> None:
         return invalid(str(exc))
 
     @app.exception_handler(BadBuildError)
-    async def bad_build(_request: Request, exc: BadBuildError):
+    @app.exception_handler(TooExpensive)
+    async def bad_value(_request: Request, exc: ValueError):
         return invalid(str(exc))
+
+
+def _finite(value):
+    """The validation errors with non-finite floats written as text (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from splat_server.limits import MAX_BATCH_COST
+
+
+def _digits_only(value):
+    """Path ids are plain integers: `1_0`, `+3` or ` 3` are not ids (int() would take them)."""
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
+        raise ValueError("must be an integer written with digits only")
+    return value
+
+
+PathId = Annotated[int, BeforeValidator(_digits_only)]
+
+
+class Input(BaseModel):
+    """Request bodies: no float may be NaN or infinite."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
 
 class Error(BaseModel):
@@ -197,7 +216,7 @@ class TokenFeature(BaseModel):
     value: float = Field(description="the feature's output influence on the token")
 
 
-class BuildIn(BaseModel):
+class BuildIn(Input):
     weapon_id: int = Field(description="the game's weapon id (e.g. 40)")
     abilities: dict[str, int] = Field(
         max_length=32,
@@ -251,7 +270,7 @@ class WhatIfOut(BaseModel):
     variants: list[VariantOut]
 
 
-class LabelIn(BaseModel):
+class LabelIn(Input):
     name: str = Field(min_length=1, max_length=200)
     category: str = Field(
         default="none", description="none | mechanical | tactical | strategic | auxiliary"
@@ -274,11 +293,24 @@ Part = Literal["stats", "histogram", "tokens", "weapons", "influence", "neighbor
                "examples"]  # fmt: skip
 
 
-class BatchIn(BaseModel):
+class BatchIn(Input):
     feature_ids: list[int] = Field(min_length=1, max_length=256)
     parts: list[Part] = Field(default=["stats", "tokens", "influence", "label"], max_length=8)
     top_k: int = Field(default=10, ge=0, le=100, description="rows per table kind")
     examples: int = Field(default=10, ge=0, le=100, description="top examples per feature")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> BatchIn:
+        """features x (parts + examples) at most MAX_BATCH_COST: split larger requests."""
+        parts = set(self.parts)
+        per_feature = len(parts - {"examples"}) + (self.examples if "examples" in parts else 0)
+        cost = len(self.feature_ids) * max(per_feature, 1)
+        if cost > MAX_BATCH_COST:
+            raise ValueError(
+                f"this batch costs {cost} (features x (parts + examples)); at most "
+                f"{MAX_BATCH_COST}: split it into smaller requests"
+            )
+        return self
 
 
 class BatchFeature(BaseModel):
@@ -299,7 +331,7 @@ class BatchOut(BaseModel):
     data_version: str
 
 
-class BatchActivationsIn(BaseModel):
+class BatchActivationsIn(Input):
     feature_ids: list[int] = Field(min_length=1, max_length=256)
     limit: int | None = Field(default=100, ge=0, le=100_000, description="top-N per feature")
     include_abilities: bool = True

@@ -36,10 +36,21 @@ def _check(settings: ServerSettings, creds: HTTPAuthorizationCredentials | None,
         )  # fmt: skip
 
 
-def require_token_if_public(request: Request, state: StateDep, creds: CredentialsDep) -> None:
+def require_token_if_public(request: Request, state: StateDep) -> None:
+    """Every request, when the server is reachable beyond loopback. Reads the header itself
+    (not through HTTPBearer), so the OpenAPI schema marks auth only where it is always
+    required: the writes."""
     settings = state.settings
     if settings.public_bind or _arrived_publicly(request):
-        _check(settings, creds, "this server is reachable beyond loopback: a token is required")
+        why = "this server is reachable beyond loopback: a token is required"
+        _check(settings, _bearer(request), why)
+
+
+def _bearer(request: Request) -> HTTPAuthorizationCredentials | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return HTTPAuthorizationCredentials(scheme="Bearer", credentials=token.strip())
 
 
 def require_writer(state: StateDep, creds: CredentialsDep) -> None:

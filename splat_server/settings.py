@@ -32,6 +32,9 @@ class ServerSettings:
     cors_origins: tuple[str, ...] = field(default_factory=tuple)  # off unless configured
     check_every: float = 1.0  # seconds between looks for a new materialization
     cache_mb: int = 256  # answer cache for large activation lists; 0 turns it off
+    heavy_workers: int = 2  # heavy requests running at once (splat_server/limits.py)
+    heavy_queue: int = 8  # heavy requests waiting for a worker; more are refused (503)
+    heavy_wait_s: float = 10.0  # the longest a heavy request waits for a worker
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -43,6 +46,9 @@ class ServerSettings:
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             check_every=float(os.environ.get("SPLAT_API_REFRESH_S", "1.0")),
             cache_mb=int(os.environ.get("SPLAT_API_CACHE_MB", "256")),
+            heavy_workers=int(os.environ.get("SPLAT_API_HEAVY_WORKERS", "2")),
+            heavy_queue=int(os.environ.get("SPLAT_API_HEAVY_QUEUE", "8")),
+            heavy_wait_s=float(os.environ.get("SPLAT_API_HEAVY_WAIT_S", "10")),
         )
 
     @property

@@ -1,4 +1,5 @@
-"""What the app holds between requests: settings, the live reader, the label store."""
+"""What the app holds between requests: settings, the live reader, the answer cache, the
+heavy-work pool, the label store."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from splat_core.labels import LabelStore
 from splat_core.query import LiveReader
 from splat_server.answer_cache import AnswerCache
+from splat_server.limits import WorkPool
 from splat_server.settings import ServerSettings
 
 
@@ -16,13 +18,15 @@ class ServerState:
     settings: ServerSettings
     live: LiveReader
     cache: AnswerCache
+    pool: WorkPool
     started: float = field(default_factory=time.monotonic)
     _labels: LabelStore | None = None
 
     @classmethod
     def create(cls, settings: ServerSettings) -> ServerState:
         live = LiveReader(settings.home, settings.check_every)
-        return cls(settings, live, AnswerCache(settings.cache_mb << 20))
+        pool = WorkPool(settings.heavy_workers, settings.heavy_queue, settings.heavy_wait_s)
+        return cls(settings, live, AnswerCache(settings.cache_mb << 20), pool)
 
     @property
     def labels(self) -> LabelStore:

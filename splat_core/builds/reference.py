@@ -31,9 +31,10 @@ DATA_FILE, VOCAB_FILE, WEAPON_VOCAB_FILE = "tokenized_data.csv", "vocab.json", "
 REQUIRED_COLUMNS = ("ability_tags", "weapon_id")
 # Problems with a whole file: they always raise, even with skip_invalid.
 FILE_KINDS = frozenset(
-    ["unreadable", "empty_file", "bad_header", "missing_column", "duplicate_column"]
+    ["unreadable", "empty_file", "bad_header", "missing_column", "duplicate_column", "no_rows"]
     + ["bad_vocab", "bad_weapon_vocab"]
 )
+MAX_INT_DIGITS = 18  # longer ids are out of every range (and int() refuses 4,300+ digits)
 MAX_LISTED = 20
 _INT = re.compile(r"-?[0-9]+")
 
@@ -144,6 +145,10 @@ def _parse_weapon(text: str, n_weapons: int) -> int:
     text = text.strip()
     if not _INT.fullmatch(text):
         raise _RowError("weapon_not_int", f"weapon_id is not an integer: {text[:30]!r}")
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _RowError(
+            "weapon_out_of_range", f"weapon_id {text[:20]}... out of range 0..{n_weapons - 1}"
+        )
     w = int(text)
     if not 0 <= w < n_weapons:
         raise _RowError("weapon_out_of_range", f"weapon_id {w} out of range 0..{n_weapons - 1}")
@@ -239,14 +244,16 @@ def read_reference_dataset(
                     continue
                 token_lists.append(ids)
                 weapon_idx.append(w)
+            if report.n_rows_read == 0:
+                fail(2, "no_rows", "no data rows after the header: nothing to import")
     except (OSError, csv.Error) as e:
         fail(1, "unreadable", f"cannot read data file: {e}")
 
     report.n_valid = len(token_lists)
     report.n_skipped = report.n_rows_read - report.n_valid
     report.by_kind = dict(Counter(i.kind for i in report.issues))
-    if report.issues and not skip_invalid:
-        raise ReferenceDataError(report.issues)
+    if report.issues and (not skip_invalid or report.n_valid == 0):
+        raise ReferenceDataError(report.issues)  # skipping every row would leave nothing
     table = BuildTable.from_lists([list(t) for t in token_lists], weapon_idx, vocab, weapons)
     return table, report
 

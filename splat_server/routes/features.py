@@ -8,7 +8,10 @@ from splat_core.labels import LabelStore
 from splat_core.query.summary import TABLE_PARTS, feature_index, feature_parts
 from splat_core.store.contract import TABLE_OF_PART
 from splat_server import models
-from splat_server.deps import LabelsDep, ReaderDep
+from splat_server.deps import LabelsDep, ReaderDep, StateDep
+from splat_server.errors import TooExpensive
+from splat_server.limits import MAX_QUANTILE_EXAMPLES
+from splat_server.models import PathId
 
 router = APIRouter(prefix="/features", tags=["features"])
 
@@ -25,9 +28,11 @@ def label_dict(store: LabelStore, f: int) -> dict | None:
     response_model=list[models.FeatureIndexRow],
     summary="Every feature: nnz, density, max, top token, label",
 )
-def index(r: ReaderDep, store: LabelsDep):
-    names = {label.feature_id: label.name for label in store.all()}
-    return feature_index(r, names)
+async def index(r: ReaderDep, store: LabelsDep, state: StateDep):
+    def build():
+        return feature_index(r, {label.feature_id: label.name for label in store.all()})
+
+    return await state.pool.run(build)
 
 
 @router.get(
@@ -35,7 +40,7 @@ def index(r: ReaderDep, store: LabelsDep):
     response_model=models.FeatureSummary,
     summary="Stats, histogram, top tokens, weapons, influence, neighbors and label",
 )
-def summary(feature_id: int, r: ReaderDep, store: LabelsDep, top_k: int = TOP_K):
+def summary(feature_id: PathId, r: ReaderDep, store: LabelsDep, top_k: int = TOP_K):
     parts = (*TABLE_PARTS, "label")
     out = feature_parts(r, feature_id, parts, top_k, label=lambda f: label_dict(store, f))
     return {**out, "data_version": r.data_version}
@@ -46,7 +51,7 @@ def summary(feature_id: int, r: ReaderDep, store: LabelsDep, top_k: int = TOP_K)
     response_model=list[models.Example],
     summary="The top-k examples: weapon, tokens and activation",
 )
-def examples(feature_id: int, r: ReaderDep, k: int = Query(20, ge=0, le=1000)):
+def examples(feature_id: PathId, r: ReaderDep, k: int = Query(20, ge=0, le=1000)):
     return [e.to_dict() for e in r.top_examples(feature_id, k)]
 
 
@@ -55,18 +60,22 @@ def examples(feature_id: int, r: ReaderDep, k: int = Query(20, ge=0, le=1000)):
     response_model=list[models.Example],
     summary="Examples across the activation range: seeded picks per quantile bin",
 )
-def quantile_examples(
-    feature_id: int,
+async def quantile_examples(
+    feature_id: PathId,
     r: ReaderDep,
+    state: StateDep,
     n_bins: int = Query(10, ge=1, le=100),
     per_bin: int = Query(5, ge=0, le=100),
     seed: int = Query(0, ge=0, le=2**32 - 1),
 ):
-    return [e.to_dict() for e in r.quantile_examples(feature_id, n_bins, per_bin, seed)]
+    if n_bins * per_bin > MAX_QUANTILE_EXAMPLES:
+        raise TooExpensive(f"n_bins x per_bin is at most {MAX_QUANTILE_EXAMPLES}")
+    pick = lambda: r.quantile_examples(feature_id, n_bins, per_bin, seed)  # noqa: E731
+    return [e.to_dict() for e in await state.pool.run(pick)]
 
 
 @router.get("/{feature_id}/stats", response_model=models.Stats | None, summary="Statistics")
-def stats(feature_id: int, r: ReaderDep):
+def stats(feature_id: PathId, r: ReaderDep):
     return r.stats(feature_id) or None
 
 
@@ -82,7 +91,7 @@ ROWS = {  # each feature table's row model and route summary, by its contract pa
 def _table_route(part: str, row_model, summary: str) -> None:
     asset = TABLE_OF_PART[part]
 
-    def rows(feature_id: int, r: ReaderDep):
+    def rows(feature_id: PathId, r: ReaderDep):
         return r.feature_rows(asset, feature_id)
 
     rows.__name__ = part

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Query
 from splat_core.query import MissingAssetError, Reader, UnknownFeatureError
 from splat_server import models
 from splat_server.deps import LabelsDep, ReaderDep
+from splat_server.models import PathId
 from splat_server.security import require_writer
 
 router = APIRouter(prefix="/labels", tags=["labels"])
@@ -48,8 +49,13 @@ def export_consolidated(
     dependencies=WRITE,
     summary="Import a reference consolidated_{model}.json (all or nothing)",
 )
-def import_consolidated(store: LabelsDep, body: dict[str, dict] = Body()):
-    return {"imported": store.import_consolidated(body)}
+def import_consolidated(r: ReaderDep, store: LabelsDep, body: dict[str, dict] = Body()):
+    """All or nothing; feature ids outside the store are refused (as `splat labels import`)."""
+    try:
+        n_features = r.n_features
+    except MissingAssetError:
+        n_features = None  # no store yet: ids are checked when one is materialized
+    return {"imported": store.import_consolidated(body, n_features=n_features)}
 
 
 @router.get(
@@ -57,13 +63,13 @@ def import_consolidated(store: LabelsDep, body: dict[str, dict] = Body()):
     response_model=models.LabelOut | None,
     summary="A feature's label (null if none)",
 )
-def get_label(feature_id: int, r: ReaderDep, store: LabelsDep):
+def get_label(feature_id: PathId, r: ReaderDep, store: LabelsDep):
     label = store.get(_known(r, feature_id))
     return None if label is None else label.to_dict()
 
 
 @router.get("/{feature_id}/history", summary="Every write of a feature's label, oldest first")
-def history(feature_id: int, r: ReaderDep, store: LabelsDep) -> list[dict]:
+def history(feature_id: PathId, r: ReaderDep, store: LabelsDep) -> list[dict]:
     return store.history(_known(r, feature_id))
 
 
@@ -73,7 +79,7 @@ def history(feature_id: int, r: ReaderDep, store: LabelsDep) -> list[dict]:
     dependencies=WRITE,
     summary="Create or update a feature's label",
 )
-def put_label(feature_id: int, body: models.LabelIn, r: ReaderDep, store: LabelsDep):
+def put_label(feature_id: PathId, body: models.LabelIn, r: ReaderDep, store: LabelsDep):
     fields = body.model_dump()
     expected = fields.pop("expected_version")
     label = store.set(_known(r, feature_id), expected_version=expected, **fields)
@@ -82,7 +88,7 @@ def put_label(feature_id: int, body: models.LabelIn, r: ReaderDep, store: Labels
 
 @router.delete("/{feature_id}", dependencies=WRITE, summary="Delete a feature's label")
 def delete_label(
-    feature_id: int,
+    feature_id: PathId,
     r: ReaderDep,
     store: LabelsDep,
     expected_version: int | None = Query(None, ge=1),

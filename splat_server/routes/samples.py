@@ -9,8 +9,9 @@ from fastapi import APIRouter, Path, Query
 
 from splat_core.query import UnknownFeatureError
 from splat_server import models
-from splat_server.deps import ReaderDep
+from splat_server.deps import ReaderDep, StateDep
 from splat_server.errors import BadBuildError, UnknownNameError
+from splat_server.models import PathId
 
 router = APIRouter(tags=["samples and builds"])
 
@@ -20,7 +21,7 @@ router = APIRouter(tags=["samples and builds"])
     response_model=models.Sample,
     summary="A sample's weapon, input tokens and top features",
 )
-def sample(sample_id: int, r: ReaderDep, k: int = Query(20, ge=0, le=1000)):
+def sample(sample_id: PathId, r: ReaderDep, k: int = Query(20, ge=0, le=1000)):
     return {**r.sample(sample_id), "features": r.sample_features(sample_id, k)}
 
 
@@ -68,9 +69,9 @@ def _encoding(enc, top_predictions: int, top_features: int) -> dict:
     response_model=models.EncodeOut,
     summary="Run the model and SAE on a build: predictions and feature activations",
 )
-def encode(body: models.EncodeIn, r: ReaderDep):
+async def encode(body: models.EncodeIn, r: ReaderDep, state: StateDep):
     with _build_errors():
-        enc = r.encode(body.weapon_id, body.abilities)
+        enc = await state.pool.run(lambda: r.encode(body.weapon_id, body.abilities))
     return _encoding(enc, body.top_predictions, body.top_features)
 
 
@@ -79,9 +80,12 @@ def encode(body: models.EncodeIn, r: ReaderDep):
     response_model=models.WhatIfOut,
     summary="Every single edit of a build (add, remove, swap weapon) and its effect",
 )
-def whatif(body: models.WhatIfIn, r: ReaderDep):
+async def whatif(body: models.WhatIfIn, r: ReaderDep, state: StateDep):
+    def run():
+        return r.whatif(body.weapon_id, body.abilities, body.feature, body.top_changes)
+
     with _build_errors():
-        result = r.whatif(body.weapon_id, body.abilities, body.feature, body.top_changes)
+        result = await state.pool.run(run)
     base = result.base
     variants = [v.to_dict() for v in result.variants[: body.max_variants]]
     for v in variants:

@@ -15,6 +15,7 @@ from splat_core.query import MissingAssetError, Reader, ipc_stream
 from splat_server import models
 from splat_server.answer_cache import AnswerCache
 from splat_server.deps import ReaderDep, StateDep
+from splat_server.models import PathId
 
 router = APIRouter(tags=["seed"])
 
@@ -84,7 +85,7 @@ def _answer(cache: AnswerCache, r: Reader, kind: str, params: tuple, build) -> t
     response_model=models.Activations,
     summary="A feature's nonzero activations with weapon and tokens, highest first",
 )
-def activations(feature_id: int, r: ReaderDep, state: StateDep, options: ListParams):
+async def activations(feature_id: PathId, r: ReaderDep, state: StateDep, options: ListParams):
     params = (feature_id, *options)
 
     def build():
@@ -102,7 +103,7 @@ def activations(feature_id: int, r: ReaderDep, state: StateDep, options: ListPar
         })  # fmt: skip
 
     # serialized here: validating 10^5 row models would cost more than the read itself
-    body, _, hit = _answer(state.cache, r, "json", params, build)
+    body, _, hit = await state.pool.run(lambda: _answer(state.cache, r, "json", params, build))
     headers = {"X-Cache-Hit": str(hit).lower()}
     return Response(body, media_type="application/json", headers=headers)
 
@@ -113,10 +114,10 @@ def activations(feature_id: int, r: ReaderDep, state: StateDep, options: ListPar
     response_class=Response,
     responses={200: {"content": {ARROW: {}}, "description": "Arrow IPC stream"}},
 )
-def activations_arrow(feature_id: int, r: ReaderDep, state: StateDep, options: ListParams):
+async def activations_arrow(feature_id: PathId, r: ReaderDep, state: StateDep, options: ListParams):
     params = (feature_id, *options)
     build = lambda: ipc_stream(r.activation_list(*params))  # noqa: E731
-    body, ms, hit = _answer(state.cache, r, "arrow", params, build)
+    body, ms, hit = await state.pool.run(lambda: _answer(state.cache, r, "arrow", params, build))
     headers = {
         "X-Feature-Id": str(feature_id),
         "X-Num-Rows": str(pa.ipc.open_stream(body).read_all().num_rows),  # zero-copy

@@ -95,3 +95,18 @@ def test_required_arguments(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["data", "validate", "--data", "x.csv"])
     assert exc.value.code == 2
+
+
+def test_a_header_only_file_is_refused(files, capsys):
+    data, _, argv = files([])
+    assert main(argv) != 0
+    _, err = capsys.readouterr()
+    assert f"{data}:2: no data rows after the header" in err
+
+
+def test_an_absurd_weapon_id_is_a_file_line_error(files, capsys):
+    data, _, argv = files([row(FULL), row(FULL, 0).split("\t")[0] + "\t" + "9" * 5000])
+    assert main(argv) == 1
+    _, err = capsys.readouterr()
+    assert err.startswith(f"{data}:3: weapon_id 99999999999999999999... out of range 0..1")
+    assert "Traceback" not in err

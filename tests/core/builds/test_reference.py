@@ -161,9 +161,26 @@ def test_tolerates_quoting_crlf_blank_lines_and_extra_columns(tmp_path):
     assert report.n_rows_read == 2
 
 
-def test_header_only_file_is_an_empty_table(tmp_path):
-    table, report = read(write_files(tmp_path, []))
-    assert len(table) == 0 and report.n_rows_read == 0
+@pytest.mark.parametrize("skip", [False, True])
+def test_a_file_without_rows_is_refused(tmp_path, skip):
+    with pytest.raises(ReferenceDataError) as exc:
+        read(write_files(tmp_path, []), skip_invalid=skip)
+    [issue] = exc.value.issues
+    assert (issue.line, issue.kind) == (2, "no_rows") and "no data rows" in issue.reason
+
+
+def test_skipping_every_row_is_refused(tmp_path):
+    with pytest.raises(ReferenceDataError) as exc:
+        read(write_files(tmp_path, [row(FULL, weapon=99)]), skip_invalid=True)
+    assert [i.kind for i in exc.value.issues] == ["weapon_out_of_range"]
+
+
+def test_an_absurd_integer_is_a_row_error(tmp_path):
+    huge = "9" * 5000
+    with pytest.raises(ReferenceDataError) as exc:
+        read(write_files(tmp_path, [row(FULL), row(FULL).split("\t")[0] + "\t" + huge]))
+    [issue] = exc.value.issues
+    assert (issue.line, issue.kind) == (3, "weapon_out_of_range")
 
 
 # --- row-level issues: the line is 1-based with the header on line 1 -----------------------------
