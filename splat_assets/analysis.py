@@ -17,8 +17,8 @@ def analysis_asset(name: str) -> dg.AssetsDefinition:
     def _asset(context: dg.AssetExecutionContext, settings: SplatSettings, config: StepConfig,
                **inputs):  # fmt: skip
         with settings.staging(context) as out:
-            result = step(out, inputs, settings.config(config))
-        yield from published_and_checked(out, result, name)
+            result = step(out, inputs, cfg := settings.config(config))
+        yield from published_and_checked(context, settings, out, result, cfg)
 
     return _asset
 

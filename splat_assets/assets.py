@@ -18,58 +18,60 @@ def build_assets(n_shards: int) -> list[dg.AssetsDefinition]:
     @splat_asset("vocab")
     def vocab(context: dg.AssetExecutionContext, settings: SplatSettings, config: StepConfig):
         with settings.staging(context) as out:
-            meta = steps.vocab_step(out, settings.config(config))
-        return published(out, meta)
+            meta = steps.vocab_step(out, cfg := settings.config(config))
+        return published(context, out, meta, cfg)
 
     @splat_asset("builds")
     def builds(context: dg.AssetExecutionContext, settings: SplatSettings, config: StepConfig):
         with settings.staging(context) as out:
-            meta = steps.builds_step(out, settings.config(config), _progress(context))
-        return published(out, meta)
+            meta = steps.builds_step(out, cfg := settings.config(config), _progress(context))
+        return published(context, out, meta, cfg)
 
     @splat_asset("samples", shards)
     def samples(context: dg.AssetExecutionContext, settings: SplatSettings, config: StepConfig,
                 builds):  # fmt: skip
         with settings.staging(context) as out:
             shard = int(context.partition_key)
-            result = steps.samples_step(out, builds, shard, settings.config(config))
-        yield from published_and_checked(out, result, "samples")
+            result = steps.samples_step(out, builds, shard, cfg := settings.config(config))
+        yield from published_and_checked(context, settings, out, result, cfg)
 
     @splat_asset("base_model")
     def base_model(context: dg.AssetExecutionContext, settings: SplatSettings,
                    config: StepConfig, builds):  # fmt: skip
         with settings.staging(context) as out:
-            meta = steps.base_model_step(out, builds, settings.config(config), _progress(context))
-        return published(out, meta)
+            cfg = settings.config(config)
+            meta = steps.base_model_step(out, builds, cfg, _progress(context))
+        return published(context, out, meta, cfg)
 
     @splat_asset("pooled", shards)
     def pooled(context: dg.AssetExecutionContext, settings: SplatSettings, config: StepConfig,
                base_model, samples):  # fmt: skip
         with settings.staging(context) as out:
-            result = steps.pooled_step(out, base_model, samples, settings.config(config))
-        yield from published_and_checked(out, result, "pooled")
+            result = steps.pooled_step(out, base_model, samples, cfg := settings.config(config))
+        yield from published_and_checked(context, settings, out, result, cfg)
 
     @splat_asset("sae")
     def sae(context: dg.AssetExecutionContext, settings: SplatSettings, config: StepConfig,
             pooled, samples, builds, base_model):  # fmt: skip
         with settings.staging(context) as out:
-            meta = steps.sae_step(out, pooled, samples, builds, base_model,
-                                  settings.config(config), _progress(context))  # fmt: skip
-        return published(out, meta)
+            cfg = settings.config(config)
+            meta = steps.sae_step(out, pooled, samples, builds, base_model, cfg,
+                                  _progress(context))  # fmt: skip
+        return published(context, out, meta, cfg)
 
     @splat_asset("activations", shards)
     def activations(context: dg.AssetExecutionContext, settings: SplatSettings,
                     config: StepConfig, sae, pooled):  # fmt: skip
         with settings.staging(context) as out:
-            result = steps.activations_step(out, sae, pooled, settings.config(config))
-        yield from published_and_checked(out, result, "activations")
+            result = steps.activations_step(out, sae, pooled, cfg := settings.config(config))
+        yield from published_and_checked(context, settings, out, result, cfg)
 
     @splat_asset("feature_store")
     def feature_store(context: dg.AssetExecutionContext, settings: SplatSettings,
                       config: StepConfig, activations, sae):  # fmt: skip
         with settings.staging(context) as out:
-            meta = steps.feature_store_step(out, activations, sae, settings.config(config),
-                                            _progress(context))  # fmt: skip
-        return published(out, meta)
+            cfg = settings.config(config)
+            meta = steps.feature_store_step(out, activations, sae, cfg, _progress(context))
+        return published(context, out, meta, cfg)
 
     return [vocab, builds, samples, base_model, pooled, sae, activations, feature_store]

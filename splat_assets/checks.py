@@ -13,9 +13,10 @@ from splat_core.sae import read_metrics
 from splat_core.store import catalog, contract
 
 
-def splat_check(asset: str, **extra) -> Callable:
-    """`@dg.asset_check` named and described by the asset's (one) check in the contract."""
-    (check,) = contract.spec(asset).checks
+def splat_check(asset: str, which: int = 0, **extra) -> Callable:
+    """`@dg.asset_check` named and described by one of the asset's checks in the contract
+    (0: its data check, 1: its integrity check)."""
+    check = contract.spec(asset).checks[which]
     return dg.asset_check(asset=asset, name=check.name, description=check.description,
                           blocking=True, **extra)  # fmt: skip
 
@@ -48,4 +49,15 @@ def feature_store_valid(feature_store, activations) -> dg.AssetCheckResult:
     return check_result(checks.check_feature_store(feature_store, shards))
 
 
-ALL_CHECKS = [vocab_valid, builds_valid, base_model_finite, sae_quality, feature_store_valid]
+def intact_check(asset: str) -> dg.AssetChecksDefinition:
+    """The asset's current version against its checksums, every byte read."""
+
+    @splat_check(asset, 1)
+    def _intact(settings: SplatSettings) -> dg.AssetCheckResult:
+        return check_result(checks.check_intact(catalog.current_path(settings.home_path(), asset)))
+
+    return _intact
+
+
+DATA_CHECKS = [vocab_valid, builds_valid, base_model_finite, sae_quality, feature_store_valid]
+ALL_CHECKS = DATA_CHECKS + [intact_check(a.name) for a in contract.ASSETS if not a.partitioned]

@@ -32,7 +32,7 @@ def build_definitions(settings: SplatSettings | None = None) -> dg.Definitions:
         assets=build_assets(n_shards) + build_analysis_assets(),
         asset_checks=ALL_CHECKS,
         jobs=[shards_job],
-        schedules=[build_shard_schedule(shards_job, shard_keys(settings))],
+        schedules=[build_shard_schedule(shards_job, shard_keys(settings), settings)],
         executor=executor_from_env(),
         resources={"settings": settings, **io_managers(settings.home)},
     )

@@ -20,13 +20,17 @@ from typing import ClassVar
 
 import dagster as dg
 
-from splat_core.store import artifacts, catalog, contract
+from splat_core.pipeline.config import SplatConfig
+from splat_core.store import artifacts, catalog, contract, lineage, lock, publishing
 
 
 @dataclass
 class Staged:
     path: Path
     metadata: dict = field(default_factory=dict)
+    config: SplatConfig | None = None  # fingerprinted into the version's lineage
+    owner: str | None = None  # the writer (resources.writer) that holds the home
+    step_lock: bool = False  # the step took the lock itself: give it back once published
 
 
 class _VersionedIOManager(dg.ConfigurableIOManager):
@@ -43,18 +47,28 @@ class _VersionedIOManager(dg.ConfigurableIOManager):
                 f"{type(self).__name__} stores {contract.kinds(self.key)}, not {kind!r}"
             )
         partition = context.partition_key if context.has_partition_key else None
-        final = catalog.publish(self.home, _name(context), obj.path, obj.metadata, partition)
+        try:
+            final = publishing.publish(self.home, _name(context), obj.path, obj.metadata,
+                                       partition, config=obj.config, owner=obj.owner)  # fmt: skip
+        finally:
+            if obj.step_lock:
+                lock.release(self.home, obj.owner)
         context.add_output_metadata({"path": dg.MetadataValue.path(str(final))})
 
     def load_input(self, context: dg.InputContext):
         upstream = context.upstream_output
         name = _name(upstream) if upstream is not None else context.asset_key.path[-1]
+        cat = catalog.read_catalog(self.home)
         if context.has_asset_partitions and not context.has_partition_key:
-            return {
-                key: artifacts.open_artifact(catalog.current_path(self.home, name, key))
-                for key in sorted(context.asset_partition_keys)
-            }
+            return {key: self._open(name, key, cat) for key in sorted(context.asset_partition_keys)}
         partition = context.asset_partition_key if context.has_asset_partitions else None
+        return self._open(name, partition, cat)
+
+    def _open(self, name: str, partition: str | None, cat: dict):
+        """The input's current version, refused if it is stale (computed from inputs that
+        have changed since): a step never combines versions not computed from each other."""
+        if lineage.key_of(name, partition) in lineage.entries(cat):
+            lineage.check_current(lineage.key_of(name, partition), cat)
         return artifacts.open_artifact(catalog.current_path(self.home, name, partition))
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 
 from splat_core.pipeline.config import SplatConfig, load_config
-from splat_core.store import catalog, homes
+from splat_core.store import homes, lock, publishing
 from splat_core.store.homes import splat_home
 
 
@@ -40,11 +42,37 @@ class SplatSettings(dg.ConfigurableResource):
         """The home as a Path, or as its URL when it is remote (splat_core.store.homes)."""
         return homes.normalize(self.home)
 
-    def staging(self, context: dg.AssetExecutionContext):
+    @contextmanager
+    def staging(self, context: dg.AssetExecutionContext) -> Iterator[Path]:
         """A fresh directory for the asset (partition) being materialized, removed if the
-        block fails; the IO manager publishes it as the new version."""
+        block fails; the IO manager publishes it as the new version. The step holds the
+        home's writer lock (its run's coordinator holds it already, or the step takes it,
+        waiting up to STEP_LOCK_WAIT_S for another run, and gives it back once published)."""
+        home, owner = self.home_path(), writer(context)
+        publishing.hold(home, owner, wait_s=STEP_LOCK_WAIT_S)
         partition = context.partition_key if context.has_partition_key else None
-        return catalog.staged(self.home_path(), context.asset_key.path[-1], partition)
+        try:
+            with publishing.staged(home, context.asset_key.path[-1], partition) as out:
+                yield out
+        except BaseException:
+            if not coordinated(context):
+                lock.release(home, owner)
+            raise
+
+
+STEP_LOCK_WAIT_S = 60.0  # a step waits this long for another run to release the home
+WRITER_TAG = "splat/writer"  # on the runs of one coordinated graph run (runner.py)
+
+
+def coordinated(context) -> str | None:
+    """The coordinator of the graph run this step belongs to (the SPLAT_WRITER of this
+    process, or its run's tag: workers of other processes); None for a run of its own."""
+    return publishing.current_owner() or context.run.tags.get(WRITER_TAG)
+
+
+def writer(context) -> str:
+    """Who writes for this step: its coordinator, else this Dagster run."""
+    return coordinated(context) or f"dagster-{context.run.run_id}"
 
 
 def default_settings() -> SplatSettings:

@@ -17,12 +17,15 @@ from typing import NamedTuple
 import dagster as dg
 
 from splat_assets.definitions import all_assets_job, shard_keys
+from splat_assets.resources import WRITER_TAG, default_settings
+from splat_core.store import publishing
 from splat_core.store.contract import ASSET_NAMES, SPECS
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
-# A stage's run: (asset names, partition key or None) -> a context manager giving the result
-Launch = Callable[[list[str], str | None], contextlib.AbstractContextManager]
+# A stage's run: (asset names, partition key or None, run tags) -> a context manager giving
+# the run's result
+Launch = Callable[[list[str], str | None, dict], contextlib.AbstractContextManager]
 
 
 class GraphRun(NamedTuple):
@@ -52,11 +55,20 @@ def stages(select: Sequence[str] | None) -> list[tuple[list[str], bool]]:
 
 def run_stages(
     launch: Launch,
+    home: str,
     partition_keys: Sequence[str],
     select: Sequence[str] | None = None,
     progress: Callable[[str], None] = print,
+    wait_s: float = 0.0,
 ) -> GraphRun:
-    """Every stage in order; a failed run or a failed check stops the graph there."""
+    """Every stage in order, as one writer of the home (a second writer is refused,
+    WriterBusy, or waited for up to `wait_s`); a failed run or a failed check stops the
+    graph there. Readers keep the previous generation until the graph is consistent."""
+    with publishing.writing(home, wait_s) as owner:
+        return _run_stages(launch, {WRITER_TAG: owner}, partition_keys, select, progress)
+
+
+def _run_stages(launch, tags, partition_keys, select, progress) -> GraphRun:
     seconds: dict[str, float] = {}
     run_ids: list[str] = []
     for names, partitioned in stages(select):
@@ -64,7 +76,7 @@ def run_stages(
             label = "+".join(names) + (f" [{key}]" if key else "")
             progress(f"materializing {label}")
             start = time.perf_counter()
-            with launch(names, key) as result:
+            with launch(names, key, tags) as result:
                 run_ids.append(result.run_id)
                 for name, step_seconds in _step_seconds(result).items():
                     if name in names:  # asset steps; check steps are named <asset>_<check>
@@ -84,20 +96,22 @@ def materialize_graph(
     instance: dg.DagsterInstance,
     select: Sequence[str] | None = None,
     progress: Callable[[str], None] = print,
+    wait_s: float = 0.0,
 ) -> dict[str, float]:
     """Every stage in this process, on `defs`; returns seconds spent per asset."""
     assets, checks = list(defs.assets or []), list(defs.asset_checks or [])
     keys = defs.resolve_asset_graph().get(dg.AssetKey("samples")).partitions_def
     resources = defs.resources or {}
 
-    def launch(names: list[str], key: str | None):
+    def launch(names: list[str], key: str | None, tags: dict):
         selection = dg.AssetSelection.assets(*names) | dg.AssetSelection.checks_for_assets(*names)
         return contextlib.nullcontext(dg.materialize(
             [*assets, *checks], selection=selection, partition_key=key, instance=instance,
-            resources=resources, raise_on_error=True, run_config=QUIET,
+            resources=resources, raise_on_error=True, run_config=QUIET, tags=tags,
         ))  # fmt: skip
 
-    return run_stages(launch, keys.get_partition_keys(), select, progress).seconds
+    home = resources["settings"].home
+    return run_stages(launch, home, keys.get_partition_keys(), select, progress, wait_s).seconds
 
 
 def execute_graph(
@@ -109,12 +123,12 @@ def execute_graph(
     SPLAT_EXECUTOR (e.g. a Dask cluster); returns the run ids."""
     job = dg.reconstructable(all_assets_job)
 
-    def launch(names: list[str], key: str | None):
-        tags = {"dagster/partition": key} if key else None
+    def launch(names: list[str], key: str | None, tags: dict):
+        tags = {**tags, "dagster/partition": key} if key else tags
         return dg.execute_job(job, instance, run_config=QUIET, tags=tags,
                               asset_selection=[dg.AssetKey(n) for n in names])  # fmt: skip
 
-    return run_stages(launch, shard_keys(), select, progress).run_ids
+    return run_stages(launch, default_settings().home, shard_keys(), select, progress).run_ids
 
 
 def _step_seconds(result) -> dict[str, float]:

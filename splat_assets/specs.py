@@ -11,8 +11,10 @@ from pathlib import Path
 import dagster as dg
 
 from splat_assets.io_managers import Staged
-from splat_core.pipeline.checks import CheckOutcome, StepResult
-from splat_core.store import contract
+from splat_assets.resources import SplatSettings, coordinated, writer
+from splat_core.pipeline.checks import CheckOutcome, StepResult, check_intact
+from splat_core.pipeline.config import SplatConfig
+from splat_core.store import catalog, contract
 
 # Everything downstream of the shards follows their updates by declarative automation (the
 # shard schedule backfills the shards themselves).
@@ -58,8 +60,11 @@ def splat_asset(
 
 
 def check_specs(spec: contract.AssetSpec) -> list[dg.AssetCheckSpec]:
+    """The checks its body yields: a partitioned asset's all (per shard); otherwise its data
+    check only (the integrity check is a separate asset check, in checks.py)."""
+    checks = spec.checks if spec.partitioned else spec.checks[:1]
     return [dg.AssetCheckSpec(c.name, asset=spec.name, description=c.description, blocking=True)
-            for c in spec.checks]  # fmt: skip
+            for c in checks]  # fmt: skip
 
 
 def dagster_metadata(meta: dict) -> dict:
@@ -69,9 +74,11 @@ def dagster_metadata(meta: dict) -> dict:
     }
 
 
-def published(out: Path, metadata: dict) -> dg.Output:
-    """The staged directory for the IO manager to publish, with its metadata."""
-    return dg.Output(Staged(out, metadata), metadata=dagster_metadata(metadata))
+def published(context, out: Path, metadata: dict, config: SplatConfig) -> dg.Output:
+    """The staged directory for the IO manager to publish, with its metadata, the config it
+    was computed with (fingerprinted into its lineage) and the writer holding the home."""
+    staged = Staged(out, metadata, config, writer(context), not coordinated(context))
+    return dg.Output(staged, metadata=dagster_metadata(metadata))
 
 
 def check_result(outcome: CheckOutcome, name: str | None = None) -> dg.AssetCheckResult:
@@ -79,7 +86,16 @@ def check_result(outcome: CheckOutcome, name: str | None = None) -> dg.AssetChec
                                metadata=dagster_metadata(outcome.metadata))  # fmt: skip
 
 
-def published_and_checked(out: Path, result: StepResult, name: str) -> Iterator:
-    """A step that checked what it wrote: the output, then its one check's result."""
-    yield published(out, result.metadata)
-    yield check_result(result.check, contract.spec(name).checks[0].name)
+def published_and_checked(
+    context: dg.AssetExecutionContext, settings: SplatSettings, out: Path, result: StepResult,
+    config: SplatConfig,
+) -> Iterator:  # fmt: skip
+    """A step that checked what it wrote: the output (published when it is yielded), its
+    data check's result, and for a shard the integrity of the version just published."""
+    name = context.asset_key.path[-1]
+    spec = contract.spec(name)
+    yield published(context, out, result.metadata, config)
+    yield check_result(result.check, spec.checks[0].name)
+    if spec.partitioned:
+        where = catalog.current_path(settings.home_path(), name, context.partition_key)
+        yield check_result(check_intact(where), spec.checks[1].name)

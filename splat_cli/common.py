@@ -84,16 +84,19 @@ def add_quantile(p) -> None:
 
 
 def command(compute: Callable, render: Callable) -> Callable:
-    """A run function: open the reader, compute, print; known errors exit 2 with a message."""
+    """A run function: open the reader, compute, print; known errors exit 2 with a message,
+    damaged data exits 1 naming the file."""
 
     def run(args) -> int:
-        from splat_core.query import Reader
+        from splat_core.query import DamagedError, Reader
 
         try:
             with Reader.open(splat_home(args.home)) as reader:
                 result = compute(reader, args)
         except (KeyError, ValueError, FileNotFoundError, IndexError) as e:
             return fail(e.args[0] if isinstance(e, KeyError) and e.args else str(e))
+        except DamagedError as e:
+            return fail(f"damaged data: {e} (see `splat verify`)", code=1)
         try:
             print_json(result) if args.json else render(result, args)
             sys.stdout.flush()

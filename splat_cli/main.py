@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from splat_cli import (
@@ -16,6 +17,7 @@ from splat_cli import (
     mcp_server,
     serve,
     sweep,
+    verify,
     whatif,
 )
 
@@ -24,6 +26,7 @@ COMMAND_GROUPS = (
     materialize,
     demo,
     info,
+    verify,
     serve,
     bench,
     investigate,
@@ -51,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `splat ... | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

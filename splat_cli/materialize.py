@@ -19,15 +19,20 @@ def register(sub) -> None:
         "--select", nargs="+", default=None, metavar="ASSET",
         help="only these assets (in graph order), e.g. --select sae activations feature_store",
     )  # fmt: skip
+    p.add_argument(
+        "--wait", type=float, default=0.0, metavar="SECONDS",
+        help="wait this long for another run writing the home to finish (default: refuse)",
+    )  # fmt: skip
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     from splat_core.pipeline.config import load_config  # imports torch: on use only
+    from splat_core.pipeline.preflight import check_sources
 
-    try:
-        load_config(args.profile, args.overrides)  # fail fast on a bad profile or override
-    except ValueError as e:
+    try:  # fail fast, before anything is published: the config, then every outside source
+        check_sources(load_config(args.profile, args.overrides))
+    except (ValueError, FileNotFoundError) as e:
         return fail(str(e))
     from splat_assets.definitions import build_definitions
     from splat_assets.instance import get_instance
@@ -45,7 +50,7 @@ def run(args) -> int:
     start = time.perf_counter()
     try:
         seconds = materialize_graph(
-            build_definitions(settings), get_instance(home), args.select, progress
+            build_definitions(settings), get_instance(home), args.select, progress, args.wait
         )
     except Exception as e:  # a step's own error is the useful message
         return fail(str(_user_error(e)), code=1)

@@ -1,6 +1,7 @@
 """Exceptions of the core, mapped to HTTP: unknown ids 404, bad values and over-expensive
 requests 422, missing data and a full heavy pool 503 (with Retry-After), label version
-conflicts 409. Anything else is a server bug and stays a 500."""
+conflicts 409, a damaged file 500 with a body naming asset, version and file. Anything else
+is a server bug and stays a bare 500."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from splat_core.labels import LabelConflict, LabelError
-from splat_core.query import MissingAssetError, UnknownFeatureError, UnknownSampleError
+from splat_core.query import (
+    DamagedError,
+    MissingAssetError,
+    UnknownFeatureError,
+    UnknownSampleError,
+)
 from splat_server.limits import Overloaded
 
 
@@ -55,6 +61,12 @@ def install(app: FastAPI) -> None:
     async def missing(_request: Request, exc: MissingAssetError):
         # never the home's path: that is this machine's business, not the client's
         return _detail(503, f"{exc.asset} is not materialized on this server", asset=exc.asset)
+
+    @app.exception_handler(DamagedError)
+    async def damaged(_request: Request, exc: DamagedError):
+        # never numbers from a damaged file: say which file of which version, not where
+        return _detail(500, f"damaged data: {exc}", asset=exc.asset, version=exc.version,
+                       file=exc.file)  # fmt: skip
 
     @app.exception_handler(Overloaded)
     async def overloaded(_request: Request, exc: Overloaded):

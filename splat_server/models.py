@@ -31,8 +31,9 @@ class Error(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["healthy", "no_data"] = Field(
-        description="'healthy' when a feature store is materialized, else 'no_data'"
+    status: Literal["healthy", "no_data", "damaged"] = Field(
+        description="'healthy' when a feature store is materialized, 'no_data' when none is, "
+        "'damaged' when it fails its checksums (see `problem`)"
     )
     model_type: str = Field(description="always 'splat' (the seed served 'full' or 'ultra')")
     n_features: int
@@ -40,7 +41,11 @@ class Health(BaseModel):
     nnz: int = Field(description="nonzero activations in the feature store")
     uptime_seconds: float
     data_version: str = Field(description="hash of the asset versions this answer was read from")
+    generation: str | None = Field(
+        default=None, description="the served generation (null: a home written before them)"
+    )
     versions: dict[str, str] = Field(description="asset (or asset/partition) -> version")
+    problem: str | None = Field(default=None, description="what is damaged, when it is")
 
 
 class FeatureIds(BaseModel):

@@ -8,7 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from splat_core.labels import LabelError
-from splat_core.query import MissingAssetError, UnknownFeatureError, UnknownSampleError
+from splat_core.query import (
+    DamagedError,
+    MissingAssetError,
+    UnknownFeatureError,
+    UnknownSampleError,
+)
 
 PLOT = {"displayModeBar": False}
 BLUE, RED, GREY = "#3b6fd1", "#d1493b", "#9aa3b2"
@@ -24,6 +29,9 @@ def guard():
         st.info("Run `splat materialize` (or `splat demo`) and this view fills in by itself.")
     except (UnknownFeatureError, UnknownSampleError, LabelError) as e:
         st.error(str(e))
+    except DamagedError as e:
+        st.error(f"Damaged data, not shown: {e}")
+        st.info("`splat verify` lists every damaged file; materialize the asset again.")
 
 
 def examples_table(rows: list[dict], top: float | None, kit: bool = True, key=None) -> None:

@@ -33,7 +33,7 @@ from splat_core.sae import ARCHITECTURES, ReluSAE
 from splat_core.sae.config import SAEConfig
 from splat_core.sae.topk import TopKSAE
 from splat_core.sparse import build_csc, open_csr
-from splat_core.store import artifacts, catalog
+from splat_core.store import artifacts, catalog, lineage, publishing
 from splat_core.store.contract import CSC_ZARR, CSR_ZARR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -239,7 +239,16 @@ def publish_table(home, asset: str, table: pa.Table, extra=None) -> None:
         artifacts.mark(d, asset)
         return {"rows": table.num_rows}
 
-    catalog.publish_asset(home, asset, write)
+    publish_by_hand(home, asset, write)
+
+
+def publish_by_hand(home, asset: str, write, partition: str | None = None) -> dict:
+    """Published as the IO managers publish; a hand-made home lacks some of an asset's real
+    inputs (no builds, no pooled vectors, no token_idf), so its lineage names those it has."""
+    cat = catalog.read_catalog(home)
+    have = lineage.entries(cat)
+    inputs = [k for k in lineage.input_keys(asset, partition, cat) if k in have]
+    return publishing.publish_asset(home, asset, write, partition, inputs=inputs)
 
 
 # --- sparse stores ----------------------------------------------------------------------------
@@ -374,7 +383,7 @@ def top_rung(tokens, ability) -> int:
 
 
 def _publish(home, asset, write, partition=None):
-    catalog.publish_asset(home, asset, write, partition)
+    publish_by_hand(home, asset, write, partition)
 
 
 def build_investigation_home(root: Path) -> tuple:

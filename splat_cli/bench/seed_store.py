@@ -4,11 +4,12 @@ Why: the query layer and the feature store have to be measured at the reference'
 (1M samples x 24,576 features, ~64 active per sample), which no CPU box trains to in
 reasonable time. So the graph's own steps and writers produce every asset (vocab, builds,
 samples, base_model, sae, activations, feature_store and the analysis group), published
-through `catalog.publish_asset` exactly as the IO managers do; only two things are not
+through `publishing.publish_asset` exactly as the IO managers do; only two things are not
 computed the Dagster way, and their metadata says so (`"synthesized": true`):
 - base_model and sae are untrained (seeded random initialisation);
 - activations are drawn directly instead of running model + SAE on every sample.
-The `pooled` asset is not written (nothing downstream of the activations reads it).
+The `pooled` asset is not written (nothing downstream of the activations reads it); the
+lineage of `sae` and `activations` names the inputs they were really made from.
 
 Activations per sample: `active_per_sample` distinct features drawn by successive sampling
 (draw with replacement, keep first occurrences) from a Zipf law p ∝ 1/(rank+offset)^exponent
@@ -38,7 +39,7 @@ from splat_core.pipeline.analysis_steps import ANALYSIS_STEPS
 from splat_core.pipeline.config import SplatConfig, load_config
 from splat_core.sae import SAEConfig, build_sae, fingerprint
 from splat_core.sparse import CSRWriter
-from splat_core.store import artifacts, catalog, contract
+from splat_core.store import artifacts, catalog, contract, publishing
 from splat_core.store.contract import ANALYSIS_ASSETS, CSR_ZARR
 
 Progress = Callable[[str], None]
@@ -66,6 +67,15 @@ def write_seed_store(
     """Materialize every asset the query layer reads under `home`; returns the figures
     (sizes, nnz of the big features, seconds and RSS per asset, transpose stats, CSC bytes)."""
     home = Path(home)
+    with publishing.writing(home):  # one writer, as `splat materialize`
+        return _write_seed_store(home, n_samples, n_features, n_shards, active_per_sample,
+                                 big_features, seed, hidden, analysis, zipf_offset,
+                                 zipf_exponent, block_rows, progress)  # fmt: skip
+
+
+def _write_seed_store(home, n_samples, n_features, n_shards, active_per_sample, big_features,
+                      seed, hidden, analysis, zipf_offset, zipf_exponent, block_rows,
+                      progress) -> dict:  # fmt: skip
     t0 = time.perf_counter()
     n_builds, instances, include_full = sample_plan(n_samples)
     config = seed_config(n_builds, instances, include_full, n_shards, hidden, seed)
@@ -77,7 +87,10 @@ def write_seed_store(
     model = lambda o: _write_model(o, builds, config)  # noqa: E731
     timer.run("base_model", lambda: _publish(home, "base_model", model))
     sae = _untrained_sae(hidden, n_features, active_per_sample, seed)
-    timer.run("sae", lambda: _publish(home, "sae", lambda o: _write_sae(o, sae)))
+    # synthesized: the SAE is not trained on pooled vectors (none are written), and the
+    # activations are drawn, not encoded; their lineage says so
+    write_sae = lambda o: _write_sae(o, sae)  # noqa: E731
+    timer.run("sae", lambda: _publish(home, "sae", write_sae, inputs=["base_model"]))
     plan = ActivationPlan(n_samples, n_features, active_per_sample, big_features, seed,
                           zipf_offset, zipf_exponent)  # fmt: skip
     timer.run("activations", lambda: _write_activations(home, plan, config, sae, block_rows))
@@ -118,8 +131,9 @@ def seed_config(
 # --- publishing, timing and memory ---------------------------------------------------------
 
 
-def _publish(home: Path, asset: str, write: Callable[[Path], dict], partition=None) -> dict:
-    return catalog.publish_asset(home, asset, write, partition)
+def _publish(home: Path, asset: str, write: Callable[[Path], dict], partition=None,
+             inputs: list[str] | None = None) -> dict:  # fmt: skip
+    return publishing.publish_asset(home, asset, write, partition, inputs=inputs)
 
 
 # --- data, model and SAE -------------------------------------------------------------------
@@ -189,7 +203,7 @@ def _write_activations(home: Path, plan: ActivationPlan, config, sae, block_rows
             rng = np.random.default_rng([plan.seed, 1, shard])
             return _write_shard(out, plan, rng, start, stop, block_rows, attrs)
 
-        metas.append(_publish(home, "activations", write, partition=f"{shard:03d}"))
+        metas.append(_publish(home, "activations", write, f"{shard:03d}", inputs=["sae"]))
     return metas
 
 

@@ -1,33 +1,31 @@
-"""Which shards need recomputing, from materialization times (None = never)."""
+"""Which shards need recomputing, from lineage (store/lineage.py), not from timestamps: a
+shard is stale when one of its shard assets is missing, was computed from inputs that have
+changed since (by content fingerprint), or with other config than the current one."""
 
 from __future__ import annotations
 
-from splat_core.store.contract import SHARD_ASSETS, SPECS
+from collections.abc import Sequence
 
-# What each shard asset is computed from (asset contract): unpartitioned assets, and the
-# same shard of partitioned ones.
-SHARD_INPUTS = {a: SPECS[a].deps for a in SHARD_ASSETS}
-UPSTREAM = tuple(dict.fromkeys(d for a in SHARD_ASSETS for d in SHARD_INPUTS[a]
-                               if not SPECS[d].partitioned))  # fmt: skip
+from splat_core.store import lineage
+from splat_core.store.contract import SHARD_ASSETS
 
 
-def stale_partitions(
-    times: dict[str, dict[str, float | None]], upstream: dict[str, float | None]
-) -> list[str]:
-    """Partitions where any shard asset is missing, or older than an input it was made from
-    (an upstream asset, or the same shard of a shard asset before it).
+def why_stale(catalog: dict, partition: str, config=None) -> str | None:
+    """Why shard `partition` must be recomputed (None if it is fresh); `config` (a
+    SplatConfig) also compares each shard asset's config fingerprint."""
+    current = lineage.entries(catalog)
+    for asset in SHARD_ASSETS:
+        key = lineage.key_of(asset, partition)
+        entry = current.get(key)
+        if entry is None:
+            return f"{key} is not materialized"
+        problems = lineage.stale_inputs(entry, current)
+        if problems:
+            return f"{key}: {problems[0]}"
+        if config is not None and entry.get("config") != lineage.config_fingerprint(asset, config):
+            return f"{key} was computed with other settings"
+    return None
 
-    `times`: {shard asset: {partition: time}}; `upstream`: {asset in UPSTREAM: time}."""
-    stale = []
-    keys = sorted(next(iter(times.values()))) if times else []
-    for key in keys:
-        for asset in SHARD_ASSETS:
-            t = times.get(asset, {}).get(key)
-            inputs = [
-                times.get(d, {}).get(key) if SPECS[d].partitioned else upstream.get(d)
-                for d in SHARD_INPUTS[asset]
-            ]
-            if t is None or any(i is not None and i > t for i in inputs):
-                stale.append(key)
-                break
-    return stale
+
+def stale_partitions(catalog: dict, partitions: Sequence[str], config=None) -> list[str]:
+    return [p for p in partitions if why_stale(catalog, p, config) is not None]

@@ -21,11 +21,13 @@ from splat_core.model.pooled import pooled_vectors
 from splat_core.model.train import held_out_metrics, split_builds, train_model
 from splat_core.pipeline.checks import CheckOutcome, StepResult, check_pooled, check_samples
 from splat_core.pipeline.config import SplatConfig
+from splat_core.pipeline.preflight import check_model, check_sae, check_sources
 from splat_core.sae import encode_csr, evaluate_sae, fingerprint, load_sae, train_sae
 from splat_core.sae.planted import best_feature_per_label
 from splat_core.sparse import build_csc, check_csr
 from splat_core.store import artifacts
 from splat_core.store.contract import CSC_ZARR
+from splat_core.store.lineage import StaleInputError
 
 Progress = Callable[[str], None]
 
@@ -48,6 +50,9 @@ def load_builds(config: SplatConfig, progress: Progress = _quiet) -> BuildTable:
 
 
 def vocab_step(out: Path, config: SplatConfig) -> dict:
+    """The vocabularies; first, every outside source of the run is checked (preflight.py),
+    so that a bad data file or checkpoint stops the run before anything is published."""
+    check_sources(config)
     data = config.data
     if data.source == "reference":
         vocab, weapons = Vocab.from_json(data.vocab), WeaponVocab.from_json(data.weapon_vocab)
@@ -79,11 +84,7 @@ def base_model_step(
         result = train_model(builds, config.train, progress)
         return artifacts.write_model_dir(out, result.model, result.params, result.metrics, source)
     model = load_model(config.model.path)
-    if model.ability_embedding.num_embeddings != len(builds.vocab):
-        raise ValueError(
-            f"{config.model.path}: model vocab_size {model.ability_embedding.num_embeddings}"
-            f" != {len(builds.vocab)} tokens in the builds' vocab.json"
-        )
+    check_model(model, len(builds.vocab), config.model.path)
     t = config.train
     split = split_builds(len(builds), t.val_frac, t.test_frac, t.seed)
     metrics = held_out_metrics(model, builds, split, t)
@@ -108,12 +109,16 @@ def sae_step(
 ) -> dict:
     """Train (or import) the SAE on every pooled vector; record its quality metrics."""
     keys = sorted(pooled)
+    if keys != sorted(samples) or any(pooled[k].shape[0] != len(samples[k]) for k in keys):
+        raise StaleInputError(
+            f"pooled shards {keys} do not match the samples shards {sorted(samples)} "
+            "(shard for shard, one vector per sample): materialize pooled again"
+        )
     x = np.concatenate([np.asarray(pooled[k][:]) for k in keys])
     sample_build = np.concatenate([samples[k].build_id for k in keys])
     if config.sae_source.source == "reference":
         sae = load_sae(config.sae_source.path)
-        if sae.input_dim != x.shape[1]:
-            raise ValueError(f"SAE input_dim {sae.input_dim} != pooled dim {x.shape[1]}")
+        check_sae(sae, x.shape[1], config.sae_source.path)
         sae_config, history = {"imported_from": config.sae_source.path}, []
     else:
         sae_config = replace(config.sae, input_dim=x.shape[1])
@@ -184,6 +189,15 @@ def feature_store_step(
 ) -> dict:  # fmt: skip
     """The streaming transpose of every CSR shard into one CSC store."""
     shards = [activations[k] for k in sorted(activations)]
+    expected = fingerprint(sae)
+    other = [
+        k for k in sorted(activations) if activations[k].attrs.get("sae_fingerprint") != expected
+    ]
+    if other:
+        raise StaleInputError(
+            f"activations shards {other} were computed with another SAE than the current one "
+            f"({expected}): materialize them again"
+        )
     n_samples = max((s.sample_start + s.shape[0] for s in shards), default=0)
     stats = build_csc(
         shards, out / CSC_ZARR, n_features=sae.n_features, n_samples=n_samples,

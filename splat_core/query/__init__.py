@@ -2,7 +2,12 @@
 
 from splat_core.query.activation_list import activation_table, ipc_stream
 from splat_core.query.encode import Encoder, Encoding, Variant, WhatIf
-from splat_core.query.errors import MissingAssetError, UnknownFeatureError, UnknownSampleError
+from splat_core.query.errors import (
+    DamagedError,
+    MissingAssetError,
+    UnknownFeatureError,
+    UnknownSampleError,
+)
 from splat_core.query.examples import Example, SampleIndex, WeaponInfo
 from splat_core.query.live import LiveReader
 from splat_core.query.reader import Reader
@@ -10,6 +15,7 @@ from splat_core.query.snapshot import Snapshot
 from splat_core.query.tables import KeyedTable
 
 __all__ = [
+    "DamagedError",
     "Encoder",
     "Encoding",
     "Example",

@@ -1,8 +1,13 @@
-"""Errors of the query layer: unknown ids (KeyError-derived) and missing assets."""
+"""Errors of the query layer: unknown ids (KeyError-derived), missing assets, and damaged
+files (DamagedError, from the store's checksums)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from splat_core.store.integrity import DamagedError
+
+__all__ = ["DamagedError", "MissingAssetError", "UnknownFeatureError", "UnknownSampleError"]
 
 
 class UnknownFeatureError(KeyError):

@@ -24,7 +24,7 @@ from splat_core.query.snapshot import Snapshot
 from splat_core.query.tables import KeyedTable
 from splat_core.sparse import CSCStore
 from splat_core.store import contract
-from splat_core.store.artifacts import open_artifact, read_samples_dir, read_vocab_dir, table_path
+from splat_core.store.artifacts import open_artifact, table_path, verified
 from splat_core.store.contract import INFLUENCE_ZARR
 
 
@@ -41,7 +41,7 @@ class Reader(Snapshot):
     @property
     def samples(self) -> SampleIndex:
         def load():
-            shards = [read_samples_dir(p) for p in self.partitions("samples").values()]
+            shards = [open_artifact(p) for p in self.partitions("samples").values()]
             return SampleIndex(shards)
 
         return self.cached("samples", ("samples",), load)
@@ -64,19 +64,26 @@ class Reader(Snapshot):
         key = contract.spec(asset).key
         if key is None:
             raise ValueError(f"{asset} is not an analysis table")
-        load = lambda: KeyedTable(table_path(self.path(asset), asset), key)  # noqa: E731
+
+        def load():
+            directory = self.path(asset)
+            verified(directory)  # the Parquet file against the version's checksums
+            return KeyedTable(table_path(directory, asset), key)
+
         return self.cached(f"table:{asset}", (asset,), load)
 
     def _influence_matrix(self) -> np.ndarray:
         def load():
-            arr = zarr.open_array(str(self.path("feature_influence") / INFLUENCE_ZARR), mode="r")
+            directory = self.path("feature_influence")
+            verified(directory)
+            arr = zarr.open_array(str(directory / INFLUENCE_ZARR), mode="r")
             return np.asarray(arr[:], dtype=np.float32)
 
         return self.cached("influence_matrix", ("feature_influence",), load)
 
     @property
     def vocabularies(self):
-        return self.cached("vocab", ("vocab",), lambda: read_vocab_dir(self.path("vocab")))
+        return self.cached("vocab", ("vocab",), lambda: open_artifact(self.path("vocab")))
 
     @property
     def encoder(self) -> Encoder:

@@ -1,8 +1,10 @@
-"""`Snapshot`: one resolved set of asset versions of a home, and what was loaded from them.
+"""`Snapshot`: one generation of a home (store/generations.py), and what was loaded from it.
 
-At open (and on `refresh()`) the CURRENT version of every asset is resolved once; every later
-read goes to those version directories, so a snapshot stays consistent while newer versions
-are being published. Loaded artifacts are cached with the versions they were read from.
+At open (and on `refresh()`) the served generation is resolved once: the exact version of
+every asset in it, computed from each other. Every later read goes to those version
+directories, so a snapshot stays consistent while newer versions are being published, and
+never sees a run that has not completed. (A home without generations is read from its
+CURRENT pointers.) Loaded artifacts are cached with the versions they were read from.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Self
 
 from splat_core.query.errors import MissingAssetError
-from splat_core.store import homes
+from splat_core.store import catalog, generations, homes
 from splat_core.store.catalog import local_path, read_catalog
 
 
@@ -25,7 +27,7 @@ class Snapshot:
         self._lock = threading.RLock()
         # name -> (assets it was read from, their versions then, the value)
         self._cache: dict[str, tuple[tuple[str, ...], tuple, object]] = {}
-        self._paths, self._versions = _resolve(self.home)
+        self._paths, self._versions, self.generation = _resolve(self.home)
 
     @classmethod
     def open(cls, home: str | Path) -> Self:
@@ -45,12 +47,12 @@ class Snapshot:
         """A new snapshot of the newest CURRENT versions (self if nothing changed), which takes
         over whatever this one loaded that is still current. Unlike `refresh()`, this one is
         left untouched: requests already using it finish on the versions they started on."""
-        paths, versions = _resolve(self.home)
+        paths, versions, generation = _resolve(self.home)
         if versions == self._versions:
             return self
         new = type(self).__new__(type(self))
         new.home, new._lock = self.home, threading.RLock()
-        new._paths, new._versions = paths, versions
+        new._paths, new._versions, new.generation = paths, versions, generation
         with self._lock:
             new._cache = {n: hit for n, hit in self._cache.items() if new._current(hit)}
         return new
@@ -59,7 +61,7 @@ class Snapshot:
         """Switch to the newest CURRENT versions; True if any asset changed."""
         with self._lock:
             before = self._versions
-            self._paths, self._versions = _resolve(self.home)
+            self._paths, self._versions, self.generation = _resolve(self.home)
             changed = before != self._versions
             if changed:  # drop what was loaded from versions no longer current
                 self._cache = {n: hit for n, hit in self._cache.items() if self._current(hit)}
@@ -112,14 +114,23 @@ class Snapshot:
         return hit[1] == self._stamp(hit[0])
 
 
-def _resolve(home: Path | str) -> tuple[dict[str, str], dict[str, str]]:
-    """(location, version) of every asset's CURRENT version; partitions as "asset/partition".
-    A location is a path (local home) or a URL (remote home), made local by `local_path`."""
-    paths, versions = {}, {}
-    for asset, entry in read_catalog(home).items():
-        for key, e in _entries(asset, entry):
-            paths[key], versions[key] = e["path"], e["version"]
-    return paths, versions
+def _resolve(home: Path | str) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """(location, version) of every asset (partitions as "asset/partition") of the served
+    generation, and its id; the CURRENT pointers of a home without one. A location is a
+    path (local home) or a URL (remote home), made local by `local_path`."""
+    gen = generations.served(home)
+    if gen is None:
+        paths, versions = {}, {}
+        for asset, entry in read_catalog(home).items():
+            for key, e in _entries(asset, entry):
+                paths[key], versions[key] = e["path"], e["version"]
+        return paths, versions, None
+    versions = dict(gen["versions"])
+    paths = {}
+    for key, version in versions.items():
+        asset, _, part = key.partition("/")
+        paths[key] = str(catalog.asset_root(home, asset, part or None)) + "/" + version
+    return paths, versions, gen["id"]
 
 
 def _entries(asset: str, entry: dict):

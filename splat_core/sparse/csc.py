@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from splat_core.sparse.layout import SparseVector, Vector
+from splat_core.sparse.layout import Check, SparseVector, Vector
 
 
 class CSCStore:
@@ -15,14 +15,15 @@ class CSCStore:
     (sample ids [nnz]) and `data` (float32 [nnz]) are read by range, so a lookup costs
     O(that feature's nnz), not O(samples). The Zarr arrays are `group[name]`."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, check: Check | None = None):
         self.path = Path(path)
         self.group = zarr.open_group(str(self.path), mode="r", zarr_format=3)
         self.attrs = dict(self.group.attrs)
         if self.attrs.get("encoding_type") != "csc":
             raise ValueError(f"{self.path} is not a CSC store ({self.attrs.get('encoding_type')})")
         self.indptr = np.asarray(self.group["indptr"][:], dtype=np.int64)
-        self.indices, self.data = Vector(self.group["indices"]), Vector(self.group["data"])
+        self.indices = Vector(self.group["indices"], check)
+        self.data = Vector(self.group["data"], check)
         self.shape = tuple(int(x) for x in self.attrs["shape"])
         self.n_samples, self.n_features = self.shape
         self.nnz = len(self.indices)
@@ -41,5 +42,6 @@ class CSCStore:
         return np.diff(self.indptr)
 
 
-def open_csc(path: str | Path | CSCStore) -> CSCStore:
-    return path if isinstance(path, CSCStore) else CSCStore(path)
+def open_csc(path: str | Path | CSCStore, check: Check | None = None) -> CSCStore:
+    """The store at `path`; `check(chunk file)` is called before each chunk read."""
+    return path if isinstance(path, CSCStore) else CSCStore(path, check)

@@ -15,6 +15,7 @@ from splat_core.atomic import atomic_dir
 from splat_core.sparse.layout import (
     CHUNK,
     ENCODING_VERSION,
+    Check,
     ChunkAppender,
     SparseVector,
     Vector,
@@ -149,14 +150,14 @@ class CSRStore:
     """A lazily read CSR shard: `indptr` (int64 [rows + 1]), `indices` (feature ids [nnz])
     and `data` (float32 [nnz]) are read by range; the Zarr arrays are `group[name]`."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, check: Check | None = None):
         self.path = Path(path)
         self.group = zarr.open_group(str(self.path), mode="r", zarr_format=3)
         self.attrs = dict(self.group.attrs)
         if self.attrs.get("encoding_type") != "csr":
             raise ValueError(f"{self.path} is not a CSR store ({self.attrs.get('encoding_type')})")
         self.indptr, self.indices, self.data = (
-            Vector(self.group[k]) for k in ("indptr", "indices", "data")
+            Vector(self.group[k], check) for k in ("indptr", "indices", "data")
         )
         self.shape = tuple(int(x) for x in self.attrs["shape"])
         self.n_rows, self.n_features = self.shape
@@ -201,5 +202,6 @@ class CSRStore:
                 yield rows, self.indices.read(p, q), self.data.read(p, q)
 
 
-def open_csr(path: str | Path | CSRStore) -> CSRStore:
-    return path if isinstance(path, CSRStore) else CSRStore(path)
+def open_csr(path: str | Path | CSRStore, check: Check | None = None) -> CSRStore:
+    """The shard at `path`; `check(chunk file)` is called before each chunk read."""
+    return path if isinstance(path, CSRStore) else CSRStore(path, check)

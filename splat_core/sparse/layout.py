@@ -18,6 +18,7 @@ from __future__ import annotations
 import operator
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,6 +28,7 @@ from zarr.codecs import BytesCodec
 from zarr.storage import LocalStore
 
 CHUNK = 1 << 16
+Check = Callable[[Path], None]  # raises if a chunk file is damaged (store/integrity.py)
 ENCODING_VERSION = "0.1.0"
 
 
@@ -85,14 +87,20 @@ class SparseVector(NamedTuple):
 
 
 class Vector:
-    """Range reads of a 1-D zarr array, bypassing zarr when chunk files are raw bytes."""
+    """Range reads of a 1-D zarr array, bypassing zarr when chunk files are raw bytes.
 
-    def __init__(self, arr: zarr.Array):
+    `check(path)`, if given, is called with a chunk file's path before every read of it (the
+    store layer checks it against the version's checksums: store/integrity.py)."""
+
+    def __init__(self, arr: zarr.Array, check: Check | None = None):
         self.arr = arr
         self.dtype = np.dtype(arr.dtype)
         self.size = int(arr.shape[0])
         self.chunk = int(arr.chunks[0])
         self._dir = _raw_dir(arr)
+        local = isinstance(arr.store, LocalStore)
+        self._chunk_dir = Path(arr.store.root) / arr.path if local and check else None
+        self._check = check
         self._raw_dtype = self.dtype.newbyteorder("<")
         self._maps: dict[int, np.ndarray | None] = {}
 
@@ -116,6 +124,7 @@ class Vector:
         a, b = max(int(a), 0), min(int(b), self.size)
         if b <= a:
             return np.empty(0, self.dtype)
+        self._checked(a, b)
         if self._dir is None:
             return np.asarray(self.arr[a:b])
         out = np.empty(b - a, self._raw_dtype)
@@ -134,7 +143,7 @@ class Vector:
         this dtype, at least b - a long), receives the values and its prefix is returned."""
         a, b = max(int(a), 0), min(int(b), self.size)
         if self._dir is None or b <= a:
-            got = self.read(a, b)
+            got = self.read(a, b)  # checks the chunks itself
             if out is None:
                 return got
             out[: len(got)] = got
@@ -143,6 +152,7 @@ class Vector:
         if out.dtype != self._raw_dtype:
             raise TypeError(f"out has dtype {out.dtype}, expected {self._raw_dtype}")
         size = self._raw_dtype.itemsize
+        self._checked(a, b)
         for k in range(a // self.chunk, (b - 1) // self.chunk + 1):
             lo, hi = max(a, k * self.chunk), min(b, (k + 1) * self.chunk)
             path = self._dir / self.arr.metadata.encode_chunk_key((k,))
@@ -153,6 +163,13 @@ class Vector:
             except FileNotFoundError:  # an unwritten chunk: the fill value
                 out[lo - a : hi - a] = 0
         return out.view(self.dtype) if self.dtype == self._raw_dtype else out.astype(self.dtype)
+
+    def _checked(self, a: int, b: int) -> None:
+        """Check the chunk files that hold entries [a, b)."""
+        if self._chunk_dir is None:
+            return
+        for k in range(a // self.chunk, (b - 1) // self.chunk + 1):
+            self._check(self._chunk_dir / self.arr.metadata.encode_chunk_key((k,)))
 
     def _mapped(self, k: int) -> np.ndarray | None:
         """Chunk k's file, memory-mapped once: later reads are copies out of the page cache

@@ -37,6 +37,7 @@ from splat_core.store.contract import (
     WEAPONS_PARQUET,
 )
 from splat_core.store.homes import HomeLike
+from splat_core.store.integrity import Verifier
 
 
 def mark(directory: Path, kind: str, **extra) -> None:
@@ -194,29 +195,39 @@ def write_activations_dir(directory: Path, csr: CSRArrays, n_features: int, samp
 # --- opening any artifact ------------------------------------------------------------------
 
 
+def verified(directory: Path) -> Verifier:
+    """The version's verifier, after checking every file read whole when it opens (a
+    damaged one raises DamagedError); chunk files are checked as they are read."""
+    verifier = Verifier(directory)
+    verifier.verify_eager()
+    return verifier
+
+
 def open_artifact(directory: Path):
     """The artifact of a version directory, opened by its kind, as the IO managers hand it to
     assets: vocab -> Vocabularies, builds -> BuildTable, samples -> SampleTable, pooled ->
     zarr.Array, activations -> CSRStore, feature_store -> CSCStore (stores open lazily),
-    model and sae -> torch modules in eval mode, an analysis table -> pyarrow.Table."""
+    model and sae -> torch modules in eval mode, an analysis table -> pyarrow.Table.
+    Every file is checked against the version's checksums (DamagedError if one differs)."""
     directory = Path(directory)
+    check = verified(directory).check
     kind = artifact_kind(directory)
     if kind not in BY_KIND:
         raise ValueError(f"{directory}: unknown artifact kind {kind!r}")
     if BY_KIND[kind].group == "analysis":
         return read_table_dir(directory)
-    return _OPENERS[kind](directory)
+    return _OPENERS[kind](directory, check)
 
 
 _OPENERS = {
-    "vocab": read_vocab_dir,
-    "builds": read_builds_dir,
-    "samples": read_samples_dir,
-    "pooled": lambda d: zarr.open_array(str(d / POOLED_ZARR), mode="r"),
-    "activations": lambda d: open_csr(d / CSR_ZARR),
-    "feature_store": lambda d: open_csc(d / CSC_ZARR),
-    "model": load_model,
-    "sae": load_sae,
+    "vocab": lambda d, _: read_vocab_dir(d),
+    "builds": lambda d, _: read_builds_dir(d),
+    "samples": lambda d, _: read_samples_dir(d),
+    "pooled": lambda d, _: zarr.open_array(str(d / POOLED_ZARR), mode="r"),
+    "activations": lambda d, check: open_csr(d / CSR_ZARR, check),
+    "feature_store": lambda d, check: open_csc(d / CSC_ZARR, check),
+    "model": lambda d, _: load_model(d),
+    "sae": lambda d, _: load_sae(d),
 }
 
 

@@ -23,8 +23,6 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from splat_core.atomic import atomic_file
@@ -50,38 +48,47 @@ def _local_root(home: HomeLike, asset: str, partition: str | None) -> Path:
     return homes.local_dir(home).joinpath(*_parts(asset, partition))
 
 
-def new_staging_dir(home: HomeLike, asset: str, partition: str | None = None) -> Path:
+def new_staging_dir(
+    home: HomeLike, asset: str, partition: str | None = None, prefix: str = ".staging-"
+) -> Path:
     root = _local_root(home, asset, partition)
     root.mkdir(parents=True, exist_ok=True)
-    staging = root / f".staging-{uuid.uuid4().hex[:12]}"
+    staging = root / f"{prefix}{uuid.uuid4().hex[:12]}"
     staging.mkdir()
     return staging
 
 
-def publish(
-    home: HomeLike, asset: str, staging: Path, metadata: dict, partition: str | None = None
-) -> Path | str:
-    """Make `staging` the current version of the asset (partition); returns its directory
-    (under a remote home: the version's URL, with the local copy kept in the cache)."""
-    version = f"v{time.time_ns()}-{uuid.uuid4().hex[:6]}"
+def new_version() -> str:
+    return f"v{time.time_ns()}-{uuid.uuid4().hex[:6]}"
+
+
+def install(
+    home: HomeLike, asset: str, staging: Path, version: str, pointer: dict,
+    partition: str | None = None, keep: set[str] = frozenset(),
+) -> Path | str:  # fmt: skip
+    """Make `staging` version `version` of the asset (partition) and point CURRENT.json at
+    it (`pointer`: metadata and lineage); prune versions older than the newest KEEP_VERSIONS
+    unless `keep` names them. Returns the version's directory (a URL under a remote home,
+    with the local copy kept in the cache)."""
+    text = _pointer_text(version, pointer)
     if homes.is_remote(home):
-        return _publish_remote(home, asset, Path(staging), version, metadata, partition)
+        return _install_remote(home, asset, Path(staging), version, text, partition, keep)
     root = asset_root(home, asset, partition)
     final = root / version
     os.replace(staging, final)
     with atomic_file(root / CURRENT) as tmp:
-        tmp.write_text(_pointer_text(version, metadata))
-    _prune(root, keep={version})
+        tmp.write_text(text)
+    _prune(root, keep={version, *keep})
     return final
 
 
-def _pointer_text(version: str, metadata: dict) -> str:
-    pointer = {"version": version, "published_at": time.time(), "metadata": metadata}
+def _pointer_text(version: str, pointer: dict) -> str:
+    pointer = {"version": version, "published_at": time.time(), **pointer}
     return json.dumps(pointer, indent=2, default=str) + "\n"
 
 
-def _publish_remote(
-    home: HomeLike, asset: str, staging: Path, version: str, metadata: dict, partition
+def _install_remote(
+    home: HomeLike, asset: str, staging: Path, version: str, text: str, partition, keep
 ) -> str:
     url = asset_root(home, asset, partition)
     target = f"{url}/{version}"
@@ -98,36 +105,56 @@ def _publish_remote(
     # this PUT fails the version stays as an orphan (pruned later), never half-current.
     fs, root = homes.filesystem(url)
     try:
-        fs.pipe_file(f"{root}/{CURRENT}", _pointer_text(version, metadata).encode())
+        fs.pipe_file(f"{root}/{CURRENT}", text.encode())
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     local_root = _local_root(home, asset, partition)
     os.replace(staging, local_root / version)  # the cache holds exactly what was uploaded
-    _prune_remote(url, keep={version})
-    _prune(local_root, keep={version})
+    _prune_remote(url, keep={version, *keep})
+    _prune(local_root, keep={version, *keep})
     return target
 
 
-@contextmanager
-def staged(home: HomeLike, asset: str, partition: str | None = None) -> Iterator[Path]:
-    """A staging directory that is removed if the block fails."""
-    staging = new_staging_dir(home, asset, partition)
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+# --- files at the home's root: the served generation and its history -----------------------
 
 
-def publish_asset(
-    home: HomeLike, asset: str, write: Callable[[Path], dict], partition: str | None = None
-) -> dict:
-    """Run `write(staging_dir) -> metadata` and publish the result."""
-    with staged(home, asset, partition) as staging:
-        metadata = write(staging)
-    publish(home, asset, staging, metadata, partition)
-    return metadata
+def read_home_file(home: HomeLike, name: str) -> str | None:
+    if homes.is_remote(home):
+        fs, root = homes.filesystem(homes.join(home, name))
+        try:
+            return fs.cat_file(root).decode("utf-8")
+        except FileNotFoundError:
+            return None
+    file = Path(homes.join(home, name))
+    return file.read_text(encoding="utf-8") if file.exists() else None
+
+
+def write_home_file(home: HomeLike, name: str, text: str) -> None:
+    """Replace a file under the home in one step (a rename; one PUT under a remote home)."""
+    if homes.is_remote(home):
+        fs, root = homes.filesystem(homes.join(home, name))
+        fs.pipe_file(root, text.encode())
+        return
+    with atomic_file(Path(homes.join(home, name))) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def remove_home_file(home: HomeLike, name: str) -> None:
+    if homes.is_remote(home):
+        _remove_remote(homes.join(home, name))
+    else:
+        Path(homes.join(home, name)).unlink(missing_ok=True)
+
+
+def list_home_dir(home: HomeLike, name: str) -> list[str]:
+    """The names of the files in a directory under the home ([] if there is none)."""
+    if homes.is_remote(home):
+        fs, root = homes.filesystem(homes.join(home, name))
+        fs.invalidate_cache(root)
+        return [n for n, is_dir in _listing(fs, root) if not is_dir]
+    folder = Path(homes.join(home, name))
+    return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
 
 
 def current_pointer(home: HomeLike, asset: str, partition: str | None = None) -> dict | None:
@@ -208,11 +235,14 @@ def read_catalog(home: HomeLike) -> dict[str, dict]:
 
 def _entry(pointer_file: Path) -> dict:
     pointer = json.loads(pointer_file.read_text(encoding="utf-8"))
-    return {
-        "path": str((pointer_file.parent / pointer["version"]).resolve()),
-        "version": pointer["version"],
-        "metadata": pointer["metadata"],
-    }
+    return {"path": str((pointer_file.parent / pointer["version"]).resolve()), **_lineage(pointer)}
+
+
+def _lineage(pointer: dict) -> dict:
+    """The catalog entry's fields of a pointer: version, metadata, and the lineage
+    (fingerprint, inputs, config, code) of versions published with it."""
+    keep = ("version", "metadata", "fingerprint", "inputs", "config", "code")
+    return {k: pointer[k] for k in keep if k in pointer}
 
 
 def _read_remote_catalog(url: str) -> dict[str, dict]:
@@ -242,11 +272,7 @@ def _read_remote_catalog(url: str) -> dict[str, dict]:
             continue
         pointer = json.loads(blobs[file])
         parts = [asset] if partition is None else [asset, partition]
-        entry = {
-            "path": "/".join([url, *parts, pointer["version"]]),
-            "version": pointer["version"],
-            "metadata": pointer["metadata"],
-        }
+        entry = {"path": "/".join([url, *parts, pointer["version"]]), **_lineage(pointer)}
         if partition is None:
             out[asset] = entry
         else:

@@ -12,7 +12,7 @@ A version directory holds `artifact.json` ({"kind", "format", ...}) plus the ass
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from splat_core.model import io as model_io
@@ -32,6 +32,7 @@ CSR_ZARR = "csr.zarr"
 CSC_ZARR = "csc.zarr"
 INFLUENCE_ZARR = "influence.zarr"
 VOCAB_FILES = (VOCAB_JSON, WEAPON_VOCAB_JSON)  # beside builds and samples: they decode them
+INTACT = "every published file matches the version's checksums (MANIFEST.json)"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class AssetSpec:
     description: str
     """One line, shown in the Dagster UI."""
     checks: tuple[Check, ...]
+    """Its data check first; then `<asset>_intact`, added to every asset below."""
     deps: tuple[str, ...] = ()
     """The assets it is computed from."""
     partitioned: bool = False
@@ -156,6 +158,8 @@ ASSETS: tuple[AssetSpec, ...] = (
         "Per feature: decoder-cosine and co-activation (Jaccard) neighbors.")),
 )  # fmt: skip
 
+# Every asset also has an integrity check: its published files against their checksums.
+ASSETS = tuple(replace(a, checks=(*a.checks, Check(f"{a.name}_intact", INTACT))) for a in ASSETS)
 SPECS: dict[str, AssetSpec] = {a.name: a for a in ASSETS}
 BY_KIND: dict[str, AssetSpec] = {a.kind: a for a in ASSETS}
 ASSET_NAMES: tuple[str, ...] = tuple(SPECS)

@@ -11,7 +11,7 @@ import orjson
 import pyarrow as pa
 from fastapi import APIRouter, Depends, Query, Response
 
-from splat_core.query import MissingAssetError, Reader, ipc_stream
+from splat_core.query import DamagedError, MissingAssetError, Reader, ipc_stream
 from splat_server import models
 from splat_server.answer_cache import AnswerCache
 from splat_server.deps import ReaderDep, StateDep
@@ -42,12 +42,16 @@ ListParams = Annotated[tuple, Depends(list_params)]
 @router.get("/health", response_model=models.Health, summary="Liveness and what is loaded")
 def health(r: ReaderDep, state: StateDep):
     uptime = time.monotonic() - state.started
+    problem = None
     try:
         n_features, n_samples, nnz = r.n_features, r.n_samples, int(r.csc.nnz)
         status = "healthy"
     except MissingAssetError:
         n_features = n_samples = nnz = 0
         status = "no_data"
+    except DamagedError as e:  # alive, but the store must not be served: say why
+        n_features = n_samples = nnz = 0
+        status, problem = "damaged", str(e)
     return models.Health(
         status=status,
         model_type="splat",
@@ -56,7 +60,9 @@ def health(r: ReaderDep, state: StateDep):
         nnz=nnz,
         uptime_seconds=round(uptime, 3),
         data_version=r.data_version,
+        generation=r.generation,
         versions=r.versions,
+        problem=problem,
     )
 
 

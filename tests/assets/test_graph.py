@@ -68,16 +68,19 @@ def _run_checks(defs, instance, asset: str):
 
 def test_an_asset_check_fails_on_a_corrupted_store(materialized, tmp_path):
     home, defs, instance, _ = materialized
-    assert _run_checks(defs, instance, "feature_store") == {"feature_store_valid": True}
+    intact = {"feature_store_valid": True, "feature_store_intact": True}
+    assert _run_checks(defs, instance, "feature_store") == intact
     data = zarr.open_array(str(catalog.current_path(home, "feature_store") / "csc.zarr" / "data"),
                            mode="r+")  # fmt: skip
     original = data[:5]
     try:
         data[:5] = np.array([np.nan, 1, 2, 3, 4], dtype=np.float32)  # NaN, ascending order
-        assert _run_checks(defs, instance, "feature_store") == {"feature_store_valid": False}
+        # both: the data check sees the NaN and the order; the checksums see the bytes
+        assert _run_checks(defs, instance, "feature_store") == {
+            "feature_store_valid": False, "feature_store_intact": False}  # fmt: skip
     finally:
         data[:5] = original
-    assert _run_checks(defs, instance, "feature_store") == {"feature_store_valid": True}
+    assert _run_checks(defs, instance, "feature_store") == intact
 
 
 def test_an_interrupted_materialization_leaves_the_previous_version(materialized, monkeypatch):
@@ -134,19 +137,17 @@ def test_run_config_overrides_reach_the_asset(materialized):
     assert not result.success  # the override was applied (and rejected by the step)
 
 
-def test_schedule_requests_missing_and_stale_shards(materialized, tmp_path):
-    home, defs, instance, _ = materialized
+def _requested(defs, instance) -> list[str]:
     (schedule,) = defs.schedules
     with dg.build_schedule_context(
         instance=instance, scheduled_execution_time=NOW, repository_def=defs.get_repository_def()
     ) as context:
-        requests = list(schedule.evaluate_tick(context).run_requests or [])
-    assert requests == []  # everything is fresh
-    with (
-        dg.instance_for_test(temp_dir=str(tmp_path)) as empty,
-        dg.build_schedule_context(
-            instance=empty, scheduled_execution_time=NOW, repository_def=defs.get_repository_def()
-        ) as context,
-    ):
-        requests = list(schedule.evaluate_tick(context).run_requests or [])
-    assert sorted(r.partition_key for r in requests) == ["000", "001"]
+        return sorted(r.partition_key for r in schedule.evaluate_tick(context).run_requests or [])
+
+
+def test_schedule_requests_stale_shards_by_lineage(materialized):
+    home, defs, instance, _ = materialized
+    assert _requested(defs, instance) == []  # everything is fresh
+    # the same home under other sample settings: every shard was computed with the old ones
+    other = SplatSettings(home=str(home), profile="tiny", overrides=["samples.seed=1"])
+    assert _requested(definitions.build_definitions(other), instance) == ["000", "001"]

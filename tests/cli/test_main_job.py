@@ -91,11 +91,10 @@ def test_bad_reference_data_fails_and_writes_nothing(tmp_path, capsys):
         "--set", f"data.vocab={out / 'vocab.json'}",
         "--set", f"data.weapon_vocab={out / 'weapon_vocab.json'}",
     ]  # fmt: skip
-    assert main(["materialize", "--home", str(job_home), *FAST, *ref]) == 1
+    assert main(["materialize", "--home", str(job_home), *FAST, *ref]) == 2
     err = capsys.readouterr().err
     assert "tokenized_data.csv:4:" in err and "head" in err
-    assert "builds" not in read_catalog(job_home)  # the import wrote nothing
-    assert not list((job_home / "builds").glob(".staging-*"))
+    assert read_catalog(job_home) == {}  # checked before anything ran: nothing was published
 
 
 def test_config_errors_are_clear(capsys):

@@ -13,7 +13,9 @@ import pytest
 import zarr
 
 from splat_cli.bench.http import api_server
-from splat_core.store import catalog
+from splat_core.store import catalog, publishing
+from splat_core.store.contract import ANALYSIS_ASSETS
+from splat_core.store.generations import GENERATION, HISTORY
 from tests.server.conftest import TOKEN
 
 
@@ -24,7 +26,26 @@ def server(home):
         yield url
 
 
-def test_new_versions_are_picked_up_and_each_answer_is_one_version(server, home):
+@pytest.fixture
+def lean_home(home):
+    """The home without its analysis tables, served from CURRENT until the next publish:
+    a new feature store alone then makes a complete generation (tests/assets/test_faults.py
+    publishes whole generations)."""
+    for name in (*ANALYSIS_ASSETS, GENERATION, HISTORY):
+        path = home / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return home
+
+
+@pytest.fixture
+def lean_server(lean_home):
+    env = {"SPLAT_API_REFRESH_S": "0.2"}
+    with api_server(lean_home, token=TOKEN, env=env) as url:
+        yield url
+
+
+def test_new_versions_are_picked_up_and_each_answer_is_one_version(lean_server, lean_home):
+    server, home = lean_server, lean_home
     old = httpx.get(f"{server}/health").json()["data_version"]
     counts = np.diff(
         np.asarray(
@@ -49,7 +70,7 @@ def test_new_versions_are_picked_up_and_each_answer_is_one_version(server, home)
 
     with ThreadPoolExecutor(8) as pool:
         before = pool.map(ask, range(40))
-        catalog.publish_asset(home, "feature_store", write)
+        publishing.publish_asset(home, "feature_store", write)
         time.sleep(0.5)  # two refresh intervals
         after = list(pool.map(ask, range(40)))
     answers = list(before) + after

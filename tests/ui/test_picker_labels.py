@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 from splat_core.labels import LabelStore
+from splat_core.store.generations import GENERATION, HISTORY
 from tests.ui.test_views import open_view
 
 
@@ -68,7 +69,10 @@ def test_a_label_written_meanwhile_is_not_overwritten(app, home, feature):
 
 
 def test_a_missing_analysis_asset_is_a_message(app, home, feature):
-    shutil.rmtree(home / "feature_tokens")
+    # a home that never had it: no feature_tokens, and no generation naming one
+    for name in ("feature_tokens", GENERATION, HISTORY):
+        path = home / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
     app.query_params["feature"] = str(feature)
     app.query_params["view"] = "Tokens"
     app.run()
@@ -80,7 +84,7 @@ def test_a_missing_analysis_asset_is_a_message(app, home, feature):
 
 def test_an_empty_home_says_what_to_do(app, home):
     for child in home.iterdir():
-        shutil.rmtree(child)
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
     app.run()
     assert not app.exception
     assert "Nothing to explore yet" in app.error[0].value

@@ -1,20 +1,58 @@
-"""Which shards the schedule backfills."""
+"""Which shards the schedule backfills: from lineage, not timestamps."""
 
-from splat_core.pipeline.freshness import stale_partitions
+from splat_core.pipeline.config import load_config
+from splat_core.pipeline.freshness import stale_partitions, why_stale
+from splat_core.store.lineage import config_fingerprint
+
+CONFIG = load_config("tiny")
 
 
-def test_missing_and_stale_shards():
-    times = {
-        "samples": {"000": 10.0, "001": 10.0, "002": None, "003": 10.0},
-        "pooled": {"000": 20.0, "001": 20.0, "002": None, "003": 5.0},
-        "activations": {"000": 30.0, "001": 30.0, "002": None, "003": 30.0},
-    }
-    upstream = {"builds": 1.0, "base_model": 2.0, "sae": 25.0}
-    # 002 missing; 003's pooled is older than its samples; 000/001 fresh.
-    assert stale_partitions(times, upstream) == ["002", "003"]
-    # A newer SAE makes every shard's activations stale.
-    assert stale_partitions(times, {**upstream, "sae": 40.0}) == ["000", "001", "002", "003"]
-    # A newer model makes pooled (and so the shard) stale.
-    fresh = {a: {"000": t} for a, t in (("samples", 1.0), ("pooled", 2.0), ("activations", 3.0))}
-    assert stale_partitions(fresh, {"builds": 0.0, "base_model": 0.5, "sae": 2.5}) == []
-    assert stale_partitions(fresh, {"builds": 0.0, "base_model": 2.5, "sae": 2.5}) == ["000"]
+def entry(version: str, fp: str, inputs: dict[str, str], asset: str | None = None) -> dict:
+    """A catalog entry whose inputs are {key: fingerprint} (versions are named after them)."""
+    return {"version": version, "fingerprint": fp,
+            "inputs": {k: {"version": f"v-{f}", "fingerprint": f} for k, f in inputs.items()},
+            "config": config_fingerprint(asset, CONFIG) if asset else None}  # fmt: skip
+
+
+def home(parts=("000", "001"), sae="s1", samples_fp=None) -> dict:
+    cat = {"builds": entry("v-b1", "b1", {}), "base_model": entry("v-m1", "m1", {"builds": "b1"}),
+           "sae": entry(f"v-{sae}", sae, {})}  # fmt: skip
+    for asset in ("samples", "pooled", "activations"):
+        cat[asset] = {"partitions": {}}
+    for p in parts:
+        s = (samples_fp or {}).get(p, f"s{p}")
+        cat["samples"]["partitions"][p] = entry(f"v-{s}", s, {"builds": "b1"}, "samples")
+        cat["pooled"]["partitions"][p] = entry(
+            f"v-p{p}", f"p{p}", {"base_model": "m1", f"samples/{p}": f"s{p}"}, "pooled"
+        )
+        cat["activations"]["partitions"][p] = entry(
+            f"v-a{p}", f"a{p}", {"sae": "s1", f"pooled/{p}": f"p{p}"}, "activations"
+        )
+    return cat
+
+
+def test_fresh_shards_are_left_alone():
+    assert stale_partitions(home(), ["000", "001"], CONFIG) == []
+
+
+def test_missing_and_changed_inputs_make_shards_stale():
+    assert why_stale(home(parts=("000",)), "001") == "samples/001 is not materialized"
+    # a new SAE (other content): every shard's activations were computed from the old one
+    assert stale_partitions(home(sae="s2"), ["000", "001"]) == ["000", "001"]
+    assert "sae changed since" in why_stale(home(sae="s2"), "000")
+    # one shard's samples recomputed with other content: only that shard
+    changed = home(samples_fp={"001": "other"})
+    assert stale_partitions(changed, ["000", "001"]) == ["001"]
+    assert why_stale(changed, "001").startswith("pooled/001: samples/001 changed since")
+
+
+def test_other_settings_make_shards_stale():
+    other = load_config("tiny", ["samples.instances=2"])
+    assert why_stale(home(), "000", other) == "samples/000 was computed with other settings"
+    assert why_stale(home(), "000", load_config("tiny", ["analysis.top_n=5"])) is None
+
+
+def test_versions_without_lineage_are_recomputed():
+    legacy = home()
+    del legacy["samples"]["partitions"]["000"]["inputs"]
+    assert why_stale(legacy, "000") == "samples/000: published without lineage"

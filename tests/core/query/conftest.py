@@ -12,6 +12,7 @@ import pytest
 from splat_core.store import catalog
 from splat_core.store.artifacts import open_artifact, read_samples_dir
 from splat_core.store.contract import ANALYSIS_ASSETS
+from splat_core.store.generations import GENERATION, HISTORY
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +37,8 @@ def dense(tiny_home):
 
 @pytest.fixture
 def bare(tiny_home, tmp_path):
-    """A copy of the tiny home without any analysis asset (safe to publish into)."""
-    ignore = shutil.ignore_patterns(*ANALYSIS_ASSETS)
+    """A copy of the tiny home without any analysis asset (safe to publish into), nor its
+    generations: it is read from its CURRENT pointers until the next publish."""
+    ignore = shutil.ignore_patterns(*ANALYSIS_ASSETS, GENERATION, HISTORY)
     shutil.copytree(tiny_home, tmp_path / "home", ignore=ignore, symlinks=True)
     return tmp_path / "home"

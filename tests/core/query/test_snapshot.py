@@ -12,7 +12,7 @@ from splat_core.query import (
     LiveReader,
     Reader,
 )
-from splat_core.store import catalog
+from splat_core.store import catalog, publishing
 
 
 def test_reader_keeps_its_snapshot_until_refresh(bare):
@@ -28,7 +28,7 @@ def test_reader_keeps_its_snapshot_until_refresh(bare):
             data[:] = data[:] * 2
             return {}
 
-        catalog.publish_asset(bare, "feature_store", write)
+        publishing.publish_asset(bare, "feature_store", write)
         again_ids, again_values = reader.activations(f)  # still the old version
         np.testing.assert_array_equal(again_values, values)
         assert reader.versions["feature_store"] == old_version
@@ -54,7 +54,7 @@ def test_successor_is_a_new_snapshot_that_keeps_what_is_still_current(bare):
         data[:] = data[:] * 3
         return {}
 
-    catalog.publish_asset(bare, "feature_store", write)
+    publishing.publish_asset(bare, "feature_store", write)
     new = reader.successor()
     assert new is not reader
     np.testing.assert_array_equal(reader.activations(f)[1], values)  # old one untouched
@@ -68,7 +68,7 @@ def test_live_reader_notices_a_publication_when_its_check_is_due(bare):
     live = LiveReader(bare, check_every=5.0, clock=lambda: now[0])
     first = live.get()
     old_dir = catalog.current_path(bare, "feature_store")
-    catalog.publish_asset(bare, "feature_store", lambda d: shutil.copytree(old_dir, d,
+    publishing.publish_asset(bare, "feature_store", lambda d: shutil.copytree(old_dir, d,
                           dirs_exist_ok=True) and {})  # fmt: skip
     now[0] = 4.9
     assert live.get() is first  # not due yet

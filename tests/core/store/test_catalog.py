@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from splat_core.store.catalog import (
-    current_path,
-    publish_asset,
-    read_catalog,
-    staged,
-)
+from splat_core.store import generations
+from splat_core.store.catalog import current_path, read_catalog
+from splat_core.store.publishing import publish_asset, staged
 
 
 def _write(text):
@@ -50,11 +47,19 @@ def test_an_interrupted_write_leaves_the_previous_version_current(tmp_path):
     assert not [p for p in (tmp_path / "thing").iterdir() if p.name.startswith(".staging")]
 
 
-def test_old_versions_are_pruned(tmp_path):
+def _versions(home, asset) -> list[str]:
+    return sorted(p.name for p in (home / asset).iterdir() if p.name.startswith("v"))
+
+
+def test_versions_a_reader_may_hold_are_kept_then_pruned(tmp_path, monkeypatch):
     for i in range(5):
         publish_asset(tmp_path, "thing", _write(str(i)))
-    versions = [p for p in (tmp_path / "thing").iterdir() if p.name.startswith("v")]
-    assert len(versions) == 2
+    assert len(_versions(tmp_path, "thing")) == 5  # each served within RETAIN_S: kept
+    monkeypatch.setattr(generations, "RETAIN_S", 0.0)
+    publish_asset(tmp_path, "thing", _write("5"))
+    # kept: the new current version, and those of the last KEEP_GENERATIONS generations
+    assert len(_versions(tmp_path, "thing")) == 1 + generations.KEEP_GENERATIONS
+    assert len(list((tmp_path / generations.HISTORY).iterdir())) == 1 + generations.KEEP_GENERATIONS
 
 
 def test_missing_asset_is_a_clear_error(tmp_path):

@@ -42,7 +42,7 @@ def test_files_of_a_version_directory():
         spec = contract.spec(name)
         assert spec.table_file == f"{name}.parquet" == spec.files[0]
         assert spec.key == ("token_id" if name == "token_idf" else "feature_id")
-        assert [c.name for c in spec.checks] == [f"{name}_valid"]
+        assert [c.name for c in spec.checks] == [f"{name}_valid", f"{name}_intact"]
 
 
 def test_feature_table_parts():

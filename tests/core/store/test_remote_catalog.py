@@ -19,7 +19,7 @@ from fsspec.implementations.memory import MemoryFileSystem
 from splat_core.labels import LabelStore
 from splat_core.query import Reader
 from splat_core.query.errors import MissingAssetError
-from splat_core.store import catalog, homes
+from splat_core.store import catalog, generations, homes, publishing
 from splat_core.store.homes import splat_home
 
 MEMORY = fsspec.filesystem("memory")
@@ -108,15 +108,18 @@ def test_storage_options_from_json(monkeypatch):
 
 
 def test_publish_then_read_back(remote_home, tmp_path):
-    catalog.publish_asset(remote_home, "thing", _write("one"))
-    catalog.publish_asset(remote_home, "parted", _write("p0"), partition="000")
+    publishing.publish_asset(remote_home, "thing", _write("one"))
+    publishing.publish_asset(remote_home, "parted", _write("p0"), partition="000")
     info = catalog.read_catalog(remote_home)
     version = info["thing"]["version"]
-    assert info["thing"] == {
+    entry = info["thing"]
+    assert {k: entry[k] for k in ("path", "version", "metadata", "inputs")} == {
         "path": f"{remote_home}/thing/{version}",
         "version": version,
         "metadata": {"text": "one"},
+        "inputs": {},  # not an asset of the contract: no inputs
     }
+    assert len(entry["fingerprint"]) == 16
     assert info["parted"]["partitions"]["000"]["metadata"] == {"text": "p0"}
     assert info["parted"]["partitions"]["000"]["path"].startswith(f"{remote_home}/parted/000/v")
     assert list(info) == ["thing", "parted"]  # the local catalog's order
@@ -127,14 +130,19 @@ def test_publish_then_read_back(remote_home, tmp_path):
 
 
 def test_the_store_holds_the_version_and_its_pointer(remote_home):
-    catalog.publish_asset(remote_home, "thing", _write("one"))
+    publishing.publish_asset(remote_home, "thing", _write("one"))
     files = _remote_files(remote_home)
     version = catalog.current_pointer(remote_home, "thing")["version"]
+    gen = json.loads(MEMORY.cat_file(f"{remote_home}/GENERATION.json"))
     assert files == [
+        "GENERATION.json",
+        f"generations/{gen['id']}.json",
         "thing/CURRENT.json",
+        f"thing/{version}/MANIFEST.json",
         f"thing/{version}/nested/blob.bin",
         f"thing/{version}/value.txt",
     ]
+    assert gen["versions"] == {"thing": version}  # the served generation names it
     pointer = json.loads(MEMORY.cat_file(f"{remote_home}/thing/CURRENT.json"))
     assert pointer["version"] == version and pointer["metadata"] == {"text": "one"}
     # the local staging directory became the cached copy: nothing left behind
@@ -143,7 +151,7 @@ def test_the_store_holds_the_version_and_its_pointer(remote_home):
 
 
 def test_a_fresh_cache_downloads_the_current_version_once(remote_home, tmp_path, monkeypatch):
-    catalog.publish_asset(remote_home, "thing", _write("one"))
+    publishing.publish_asset(remote_home, "thing", _write("one"))
     fresh_cache(monkeypatch, tmp_path)
     fetched = []
     real = homes.fetch_dir
@@ -163,19 +171,19 @@ def test_a_fresh_cache_downloads_the_current_version_once(remote_home, tmp_path,
 
 
 def test_a_new_version_is_seen_by_another_machine(remote_home, tmp_path, monkeypatch):
-    catalog.publish_asset(remote_home, "thing", _write("one"))
+    publishing.publish_asset(remote_home, "thing", _write("one"))
     writer_cache = homes.cache_dir(remote_home)
     fresh_cache(monkeypatch, tmp_path)
     old = catalog.current_path(remote_home, "thing")
     monkeypatch.setenv("SPLAT_CACHE_DIR", str(writer_cache.parent))
-    catalog.publish_asset(remote_home, "thing", _write("two"))
+    publishing.publish_asset(remote_home, "thing", _write("two"))
     fresh_cache(monkeypatch, tmp_path)
     assert (catalog.current_path(remote_home, "thing") / "value.txt").read_text() == "two"
     assert (old / "value.txt").read_text() == "one"  # a reader on the old copy keeps it
 
 
 def test_a_failed_upload_leaves_the_previous_version_current(remote_home, tmp_path, monkeypatch):
-    catalog.publish_asset(remote_home, "thing", _write("one"))
+    publishing.publish_asset(remote_home, "thing", _write("one"))
     before = catalog.current_pointer(remote_home, "thing")
     real_put = MemoryFileSystem.put_file
     calls = []
@@ -188,7 +196,7 @@ def test_a_failed_upload_leaves_the_previous_version_current(remote_home, tmp_pa
 
     monkeypatch.setattr(MemoryFileSystem, "put_file", flaky)
     with pytest.raises(ConnectionError, match="network down"):
-        catalog.publish_asset(remote_home, "thing", _write("two"))
+        publishing.publish_asset(remote_home, "thing", _write("two"))
     monkeypatch.setattr(MemoryFileSystem, "put_file", real_put)
     assert len(calls) == 2  # one file made it up before the failure
     assert catalog.current_pointer(remote_home, "thing") == before
@@ -205,16 +213,18 @@ def test_a_failed_write_uploads_nothing(remote_home):
         raise RuntimeError("killed")
 
     with pytest.raises(RuntimeError):
-        catalog.publish_asset(remote_home, "thing", crash)
+        publishing.publish_asset(remote_home, "thing", crash)
     assert catalog.read_catalog(remote_home) == {}
     assert not MEMORY.exists(remote_home)
 
 
 def test_old_versions_are_pruned_remotely_and_in_the_cache(remote_home, tmp_path, monkeypatch):
+    monkeypatch.setattr(generations, "RETAIN_S", 0.0)  # keep only what the last ones name
     for i in range(5):
-        catalog.publish_asset(remote_home, "thing", _write(str(i)))
-    assert len(_versions(remote_home, "thing")) == 2
-    assert len([p for p in (homes.cache_dir(remote_home) / "thing").iterdir()]) == 2
+        publishing.publish_asset(remote_home, "thing", _write(str(i)))
+    kept = 1 + generations.KEEP_GENERATIONS
+    assert len(_versions(remote_home, "thing")) == kept
+    assert len([p for p in (homes.cache_dir(remote_home) / "thing").iterdir()]) == kept
     assert (catalog.current_path(remote_home, "thing") / "value.txt").read_text() == "4"
 
 
@@ -230,7 +240,7 @@ def test_missing_asset_and_empty_home(remote_home):
 
 
 def test_a_pruned_version_is_a_clear_error(remote_home, tmp_path, monkeypatch):
-    catalog.publish_asset(remote_home, "thing", _write("one"))
+    publishing.publish_asset(remote_home, "thing", _write("one"))
     version = catalog.current_pointer(remote_home, "thing")["version"]
     MEMORY.rm(f"{remote_home}/thing/{version}", recursive=True)
     fresh_cache(monkeypatch, tmp_path)
@@ -239,7 +249,7 @@ def test_a_pruned_version_is_a_clear_error(remote_home, tmp_path, monkeypatch):
 
 
 def test_concurrent_readers_share_one_complete_copy(remote_home, tmp_path, monkeypatch):
-    catalog.publish_asset(remote_home, "thing", _write("one"))
+    publishing.publish_asset(remote_home, "thing", _write("one"))
     fresh_cache(monkeypatch, tmp_path)
     out, errors = [], []
 
@@ -258,9 +268,9 @@ def test_concurrent_readers_share_one_complete_copy(remote_home, tmp_path, monke
 
 
 def test_the_reader_fetches_only_what_it_reads(remote_home, tmp_path, monkeypatch):
-    catalog.publish_asset(remote_home, "thing", _write("one"))
-    catalog.publish_asset(remote_home, "other", _write("two"))
-    catalog.publish_asset(remote_home, "parted", _write("p0"), partition="000")
+    publishing.publish_asset(remote_home, "thing", _write("one"))
+    publishing.publish_asset(remote_home, "other", _write("two"))
+    publishing.publish_asset(remote_home, "parted", _write("p0"), partition="000")
     cache = fresh_cache(monkeypatch, tmp_path)
     reader = Reader.open(remote_home)
     assert reader.home == remote_home
@@ -269,7 +279,7 @@ def test_the_reader_fetches_only_what_it_reads(remote_home, tmp_path, monkeypatc
     assert (reader.path("thing") / "value.txt").read_text() == "one"
     assert (reader.partitions("parted")["000"] / "value.txt").read_text() == "p0"
     assert not list(cache.glob("*/other"))
-    catalog.publish_asset(remote_home, "thing", _write("three"))
+    publishing.publish_asset(remote_home, "thing", _write("three"))
     assert (reader.path("thing") / "value.txt").read_text() == "one"  # its snapshot
     assert reader.refresh() and (reader.path("thing") / "value.txt").read_text() == "three"
 

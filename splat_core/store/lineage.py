@@ -1,0 +1,141 @@
+"""Lineage: what each published version was computed from.
+
+Every version records, in its MANIFEST.json and its CURRENT.json pointer, the exact version
+and content fingerprint of each input (the contract's deps: the same shard of a
+partitioned input for a partitioned asset, every shard for an aggregate), and the
+fingerprints of its config sections and of the code. With one writer per home (lock.py)
+the inputs' current versions when an asset is published are the ones its step read.
+
+Consistency is by content fingerprint: a version is consistent when every input it records
+is current with the same fingerprint. An identical rerun of an input therefore keeps its
+dependents consistent; any change makes them stale, and steps refuse stale inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, is_dataclass
+from functools import cache
+from pathlib import Path
+
+from splat_core.store.contract import SPECS
+
+# The config sections each asset's step reads (a changed section makes the asset stale).
+CONFIG_SECTIONS = {
+    "vocab": ("data",),
+    "builds": ("data", "synth"),
+    "base_model": ("model", "train"),
+    "samples": ("samples",),
+    "pooled": ("samples",),
+    "sae": ("sae", "sae_source", "sae_eval", "train"),
+    "activations": ("samples",),
+    "feature_store": ("store",),
+}
+ANALYSIS_SECTIONS = ("analysis",)
+
+
+class StaleInputError(RuntimeError):
+    """A step was given an input computed from other versions than the current ones."""
+
+
+def key_of(asset: str, partition: str | None) -> str:
+    return asset if partition is None else f"{asset}/{partition}"
+
+
+def input_keys(asset: str, partition: str | None, catalog: dict) -> list[str]:
+    """The catalog keys an asset (partition) is computed from, per the contract."""
+    spec = SPECS.get(asset)
+    if spec is None:
+        return []
+    keys = []
+    for dep in spec.deps:
+        if not SPECS[dep].partitioned:
+            keys.append(dep)
+        elif partition is not None and spec.partitioned:
+            keys.append(f"{dep}/{partition}")
+        else:
+            keys += [f"{dep}/{p}" for p in sorted(catalog.get(dep, {}).get("partitions", {}))]
+    return keys
+
+
+def entries(catalog: dict) -> dict[str, dict]:
+    """{key: entry} of a read_catalog() result (partitions as 'asset/partition')."""
+    out = {}
+    for asset, entry in catalog.items():
+        for part, e in entry.get("partitions", {}).items():
+            out[f"{asset}/{part}"] = e
+        if "version" in entry:
+            out[asset] = entry
+    return out
+
+
+def record(
+    asset: str, partition: str | None, catalog: dict, config=None, keys: list[str] | None = None
+) -> dict:
+    """The lineage of a version about to be published: its inputs' current versions and
+    fingerprints (the contract's inputs, unless `keys` names others: a synthesized asset),
+    and the fingerprints of its config sections and of the code."""
+    current = entries(catalog)
+    inputs = {}
+    for key in input_keys(asset, partition, catalog) if keys is None else keys:
+        if key not in current:
+            where = key_of(asset, partition)
+            raise StaleInputError(f"{where}: its input {key} is not materialized")
+        inputs[key] = {"version": current[key]["version"],
+                       "fingerprint": current[key].get("fingerprint")}  # fmt: skip
+    return {"inputs": inputs, "config": config_fingerprint(asset, config),
+            "code": code_fingerprint()}  # fmt: skip
+
+
+def config_fingerprint(asset: str, config) -> str | None:
+    """16 hex digits over the config sections the asset's step reads (None: not known)."""
+    if config is None:
+        return None
+    spec = SPECS.get(asset)
+    sections = (
+        ANALYSIS_SECTIONS if spec and spec.group == "analysis" else CONFIG_SECTIONS.get(asset, ())
+    )
+    values = {s: asdict(getattr(config, s)) if is_dataclass(config) else config[s]
+              for s in sections}  # fmt: skip
+    blob = json.dumps(values, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+@cache
+def code_fingerprint() -> str:
+    """16 hex digits over splat_core's source and data files: the code that computed it."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".csv") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def stale_inputs(entry: dict, current: dict[str, dict]) -> list[str]:
+    """Why a catalog entry is not consistent with the current entries ([] if it is). An
+    entry without lineage (published before lineage existed) is never consistent."""
+    if "inputs" not in entry:
+        return ["published without lineage"]
+    problems = []
+    for key, was in entry["inputs"].items():
+        now = current.get(key)
+        if now is None:
+            problems.append(f"{key} is no longer materialized")
+        elif now.get("fingerprint") != was.get("fingerprint") or was.get("fingerprint") is None:
+            problems.append(f"{key} changed since (was version {was['version']}, now "
+                            f"{now['version']})")  # fmt: skip
+    return problems
+
+
+def check_current(key: str, catalog: dict) -> None:
+    """StaleInputError unless `key`'s current version is consistent with its inputs' current
+    versions: a step must not combine versions that were not computed from each other."""
+    current = entries(catalog)
+    problems = stale_inputs(current[key], current)
+    if problems and problems != ["published without lineage"]:
+        raise StaleInputError(
+            f"{key} is stale: {'; '.join(problems[:3])}. Materialize it again first"
+        )
