@@ -1,11 +1,14 @@
 """Exceptions of the core, mapped to HTTP: unknown ids 404, bad values and over-expensive
 requests 422, missing data and a full heavy pool 503 (with Retry-After), label version
-conflicts 409, a damaged file 500 with a body naming asset, version and file. Anything else
-is a server bug and stays a bare 500."""
+conflicts 409, a damaged file 500 with a body naming asset, version and file. Storage that
+cannot be used (a full disk, a busy or broken label database) is 503 with Retry-After;
+anything else is a server bug: 500, still with a JSON body (the traceback goes to the log).
+No body names a local path."""
 
 from __future__ import annotations
 
 import math
+import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -35,6 +38,9 @@ class UnknownNameError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+STORAGE_RETRY_S = 5
 
 
 def _detail(status: int, message: str, **extra) -> JSONResponse:
@@ -91,6 +97,30 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TooExpensive)
     async def bad_value(_request: Request, exc: ValueError):
         return invalid(str(exc))
+
+    _install_fallbacks(app)
+
+
+def storage_unavailable(exc: OSError | sqlite3.Error) -> JSONResponse:
+    # strerror / sqlite's message: never the file name an OSError carries
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    response = _detail(503, f"storage unavailable: {reason}")
+    response.headers["Retry-After"] = str(STORAGE_RETRY_S)
+    return response
+
+
+def _install_fallbacks(app: FastAPI) -> None:
+    """Handlers are chosen by the exception's class hierarchy: these catch only what no
+    specific handler above does."""
+
+    @app.exception_handler(OSError)
+    @app.exception_handler(sqlite3.Error)
+    async def storage(_request: Request, exc: OSError | sqlite3.Error):
+        return storage_unavailable(exc)
+
+    @app.exception_handler(Exception)
+    async def bug(_request: Request, exc: Exception):
+        return _detail(500, f"internal error ({type(exc).__name__}); see the server's log")
 
 
 def _finite(value):

@@ -96,6 +96,39 @@ def register(sub) -> None:
     )
     u.add_argument("--scratch", default=None, help="where the seed's layouts are written")
     u.set_defaults(run=run_suite)
+    _register_faults(bench_sub)
+
+
+def _register_faults(bench_sub) -> None:
+    from splat_cli.bench.faults.damage import KINDS
+    from splat_cli.bench.faults.suite import POINTS
+
+    f = bench_sub.add_parser(
+        "faults",
+        help="fault injection on a tiny home: kill -9, two writers, a full disk, damaged "
+        "files, heavy and stalled clients; what the readers answered",
+    )
+    f.add_argument("--work", default=None, help="where homes are made (default: a temp dir)")
+    f.add_argument("--out", default=None, help="also write faults.json and faults.md here")
+    f.add_argument(
+        "--points",
+        type=int,
+        nargs="+",
+        default=list(POINTS),
+        help="kill after this many published versions (0: while staging)",
+    )
+    f.add_argument(
+        "--kinds",
+        nargs="+",
+        choices=list(KINDS),
+        default=list(KINDS),
+        metavar="KIND",
+        help=f"damage kinds (default: all): {', '.join(KINDS)}",
+    )
+    f.add_argument("--clients", type=positive_int, default=40)
+    f.add_argument("--stalled", type=positive_int, default=10)
+    f.add_argument("--seconds", type=float, default=20.0, help="length of the load test")
+    f.set_defaults(run=run_faults)  # fmt: skip
 
 
 def run_query(args) -> int:
@@ -233,4 +266,19 @@ def run_suite(args) -> int:
     except (FileNotFoundError, KeyError) as e:
         return fail(f"needs a materialized home (or --make-store): {e}")
     print(render_markdown(report), end="")
+    return 0
+
+
+def run_faults(args) -> int:
+    import tempfile
+
+    from splat_cli.bench.faults import suite
+    from splat_cli.common import progress
+
+    with tempfile.TemporaryDirectory(dir=args.work) as tmp:
+        report = suite.run_faults(Path(tmp), args.points, args.kinds, args.clients,
+                                  args.stalled, args.seconds, progress)  # fmt: skip
+    if args.out:
+        suite.save(report, Path(args.out))
+    print(suite.render(report), end="")
     return 0

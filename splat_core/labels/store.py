@@ -64,6 +64,7 @@ COMMIT;
 class LabelStore(QueueMixin, ConsolidatedMixin):
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._ready = False  # the file's schema checked (and made) by this object
 
     @staticmethod
     def location(home: str | Path) -> Path:
@@ -76,24 +77,34 @@ class LabelStore(QueueMixin, ConsolidatedMixin):
 
     @classmethod
     def open(cls, home: str | Path) -> LabelStore:
-        """The store of a SPLAT_HOME; its directory, file and tables are created if missing."""
-        store = cls(cls.location(home))
-        store.path.parent.mkdir(parents=True, exist_ok=True)
-        store._create_schema()
-        return store
+        """The store of a SPLAT_HOME. Its file (and tables) are created by the first write:
+        reading a home that has no labels creates nothing, so reads work on a full or
+        read-only disk too."""
+        return cls(cls.location(home))
 
     # --- connections and transactions ------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, write: bool = True) -> sqlite3.Connection:
+        if not self.path.exists():
+            if not write:  # no labels yet: an empty store, in memory
+                return _empty_store()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA synchronous = FULL")  # a committed label survives a power cut
+        if not self._ready:
+            try:
+                _create_schema(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._ready = True
         return conn
 
     @contextmanager
     def _tx(self, write: bool = True) -> Iterator[sqlite3.Connection]:
         """One transaction: BEGIN IMMEDIATE (takes the write lock now) or a read snapshot."""
-        conn = self._connect()
+        conn = self._connect(write)
         try:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
@@ -105,33 +116,10 @@ class LabelStore(QueueMixin, ConsolidatedMixin):
         finally:
             conn.close()
 
-    def _create_schema(self) -> None:
-        conn = self._connect()
-        try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-                return
-            deadline = time.monotonic() + BUSY_TIMEOUT_S
-            while True:  # switching to WAL needs a moment alone with the file
-                try:
-                    conn.execute("PRAGMA journal_mode = WAL")
-                    break
-                except sqlite3.OperationalError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-            try:
-                conn.executescript(SCHEMA)
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        finally:
-            conn.close()
-
     # --- reads ------------------------------------------------------------------------------
     def get(self, feature_id: int) -> Label | None:
         f = check_feature_id(feature_id)
-        conn = self._connect()
+        conn = self._connect(write=False)
         try:
             return _get(conn, f)
         finally:
@@ -285,3 +273,31 @@ def _append_history(conn: sqlite3.Connection, row: dict, action: str, written_at
     marks = ", ".join("?" * (len(LABEL_FIELDS) + 2))
     values = [row[k] for k in LABEL_FIELDS] + [action, written_at]
     conn.execute(f"INSERT INTO label_history ({names}) VALUES ({marks})", values)
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    """Make the tables (WAL journal) unless the file already has this schema version."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:  # switching to WAL needs a moment alone with the file
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            break
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    try:
+        conn.executescript(SCHEMA)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _empty_store() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.executescript(SCHEMA)
+    return conn

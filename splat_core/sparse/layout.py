@@ -102,7 +102,7 @@ class Vector:
         self._chunk_dir = Path(arr.store.root) / arr.path if local and check else None
         self._check = check
         self._raw_dtype = self.dtype.newbyteorder("<")
-        self._maps: dict[int, np.ndarray | None] = {}
+        self._maps: dict[int, tuple[int | None, np.ndarray | None]] = {}  # k -> (inode, map)
 
     def __len__(self) -> int:
         return self.size
@@ -172,17 +172,27 @@ class Vector:
             self._check(self._chunk_dir / self.arr.metadata.encode_chunk_key((k,)))
 
     def _mapped(self, k: int) -> np.ndarray | None:
-        """Chunk k's file, memory-mapped once: later reads are copies out of the page cache
-        with no system call. None if zarr left the chunk unwritten."""
-        if k not in self._maps:
-            path = self._dir / self.arr.metadata.encode_chunk_key((k,))
-            try:
-                self._maps[k] = np.memmap(path, dtype=self._raw_dtype, mode="r")
-            except FileNotFoundError:
-                self._maps[k] = None
-            except ValueError:  # an empty file cannot be mapped
-                self._maps[k] = np.zeros(0, self._raw_dtype)
-        return self._maps[k]
+        """Chunk k's file, memory-mapped once: later reads are copies out of the page cache.
+        None if zarr left the chunk unwritten. Remapped when the path names another file
+        than the one mapped (replaced, e.g. restored from a backup): a map must always show
+        the file that `check` verified, never a deleted one it still holds open."""
+        path = self._dir / self.arr.metadata.encode_chunk_key((k,))
+        try:
+            identity = os.stat(path).st_ino
+        except FileNotFoundError:
+            identity = None
+        mapped = self._maps.get(k)
+        if mapped is None or mapped[0] != identity:
+            self._maps[k] = (identity, self._map(path) if identity is not None else None)
+        return self._maps[k][1]
+
+    def _map(self, path: Path) -> np.ndarray | None:
+        try:
+            return np.memmap(path, dtype=self._raw_dtype, mode="r")
+        except FileNotFoundError:
+            return None
+        except ValueError:  # an empty file cannot be mapped
+            return np.zeros(0, self._raw_dtype)
 
 
 def _raw_dir(arr: zarr.Array) -> Path | None:

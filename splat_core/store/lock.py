@@ -96,6 +96,16 @@ def release(home: HomeLike, owner: str, whole: bool = False) -> None:
         catalog.remove_home_file(home, LOCK)
 
 
+def renew(home: HomeLike, owner: str) -> bool:
+    """Refresh the heartbeat of `owner`'s lock (False if it no longer holds the home): a
+    coordinator does this while its run works, so that a long step is not taken for dead."""
+    held = holder(home)
+    if held is None or held["owner"] != owner:
+        return False
+    catalog.write_home_file(home, LOCK, json.dumps({**held, "heartbeat": time.time()}))
+    return True
+
+
 def alive(held: dict) -> bool:
     if held.get("host") == socket.gethostname():
         return any(_pid_alive(p) for p in held.get("pids", []))

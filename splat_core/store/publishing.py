@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,14 +53,29 @@ def writing(home: HomeLike, wait_s: float = 0.0) -> Iterator[str]:
     previous = os.environ.get(lock.OWNER_ENV)
     hold(home, owner, wait_s=wait_s)
     os.environ[lock.OWNER_ENV] = owner
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(home, owner, stop), daemon=True)
+    beat.start()
     try:
         yield owner
     finally:
+        stop.set()
+        beat.join()
         if previous is None:
             os.environ.pop(lock.OWNER_ENV, None)
         else:
             os.environ[lock.OWNER_ENV] = previous
         lock.release(home, owner, whole=True)
+
+
+def _heartbeat(home: HomeLike, owner: str, stop: threading.Event) -> None:
+    """Renew the lock's heartbeat four times per STALE_S while the run works (a writer on
+    another host takes a lock over only once its heartbeat is STALE_S old)."""
+    while not stop.wait(lock.STALE_S / 4):
+        try:
+            lock.renew(home, owner)
+        except OSError:  # a storage hiccup: the next beat tries again
+            continue
 
 
 def clean_staging(home: HomeLike) -> int:

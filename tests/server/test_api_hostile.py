@@ -196,3 +196,43 @@ def test_a_wait_longer_than_the_bound_is_refused():
             release.set()
 
     anyio.run(scenario)
+
+
+# --- failures of this machine: a JSON answer, never a bare 500, never a path ------------------
+
+
+def test_storage_errors_are_503_and_bugs_a_json_500(home, monkeypatch):
+    import errno
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+
+    from splat_core.query import Reader
+    from splat_server.app import create_app
+    from splat_server.settings import ServerSettings
+
+    app = create_app(ServerSettings(home=home))
+    client = TestClient(app, raise_server_exceptions=False)
+    secret = str(home / "feature_store" / "x")
+    faults = {
+        "stats": OSError(errno.ENOSPC, "No space left on device", secret),
+        "top_examples": sqlite3.OperationalError("database or disk is full"),
+        "sample": RuntimeError(f"a bug near {secret}"),
+    }
+    for name, exc in faults.items():
+
+        def fail(*_a, exc=exc, **_k):
+            raise exc
+
+        monkeypatch.setattr(Reader, name, fail)
+    cases = [
+        ("/features/3/stats", 503, "storage unavailable: No space left on device"),
+        ("/features/3/examples", 503, "storage unavailable: database or disk is full"),
+        ("/samples/3", 500, "internal error (RuntimeError); see the server's log"),
+    ]
+    # fmt: skip
+    for path, status, detail in cases:
+        r = client.get(path)
+        assert (r.status_code, r.json()["detail"]) == (status, detail), path
+        assert str(home) not in r.text
+        assert ("retry-after" in r.headers) == (status == 503)

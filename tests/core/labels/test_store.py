@@ -18,16 +18,20 @@ from splat_core.labels import CATEGORIES, Label, LabelConflict, LabelError, Labe
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_open_creates_a_wal_database(tmp_path):
+def test_reads_create_nothing_and_the_first_write_creates_a_wal_database(tmp_path):
     store = LabelStore.open(tmp_path / "home")
     assert store.path == tmp_path / "home" / "labels" / "labels.sqlite"
+    assert store.count() == 0 and store.get(3) is None and store.all() == []
+    assert store.queue_next() == [] and store.status()["n_labels"] == 0
+    assert not (tmp_path / "home").exists()  # reads work on a full or read-only disk
+    store.set(3, name="first")
     assert store.path.is_file()
     conn = store._connect()
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         conn.close()
-    assert LabelStore.open(tmp_path / "home").count() == 0  # reopening keeps the file
+    assert LabelStore.open(tmp_path / "home").count() == 1  # reopening keeps the file
 
 
 def test_set_get_update_versions_and_created_at(store):
@@ -192,7 +196,7 @@ def test_threads_lose_nothing(store):
 
 def test_processes_lose_nothing(tmp_path):
     home = tmp_path / "home"
-    LabelStore.open(home)
+    home.mkdir()  # no store yet: the three processes' first writes create it together
     script = textwrap.dedent(
         """
         import pathlib, sys, time

@@ -129,6 +129,27 @@ def test_readers_refuse_damaged_stores_files_and_tables(tiny_home, tmp_path):
         assert err.value.version == version
 
 
+def test_a_chunk_damaged_then_restored_while_open_reads_the_restored_file(tiny_home, tmp_path):
+    """A reader open during the damage and the repair: errors while damaged, then exactly
+    the original numbers, never those of the damaged file it had mapped (found by the
+    fault-injection suite: the old map outlived the restore)."""
+    home = tmp_path / "h"
+    shutil.copytree(tiny_home, home)
+    with Reader.open(home) as reader:
+        key = next(k for k in reader.versions if k.startswith("activations/"))
+        sample = 0
+        want = reader.sample_features(sample, 10)
+        directory = catalog.version_path(home, "activations", reader.versions[key], key[12:])
+        chunk = directory / "csr.zarr" / "data" / "c" / "0"
+        original = chunk.read_bytes()
+        chunk.write_bytes(b"\xff" * len(original))  # in place: the same inode
+        with pytest.raises(DamagedError, match="csr.zarr/data/c/0: checksum mismatch"):
+            reader.sample_features(sample, 10)
+        chunk.unlink()  # restored as a new file
+        chunk.write_bytes(original)
+        assert reader.sample_features(sample, 10) == want
+
+
 def test_an_intact_home_reads_the_same_numbers(tiny_reader, tiny_home):
     """Checking costs nothing in correctness: the same activations as the raw stores."""
     csc = artifacts.open_artifact(catalog.current_path(tiny_home, "feature_store"))

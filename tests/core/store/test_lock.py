@@ -98,3 +98,18 @@ def test_writing_holds_the_home_for_the_whole_block(tmp_path):
         publishing.publish_asset(tmp_path, "thing", lambda d: {})  # its own lock: allowed
         assert lock.holder(tmp_path)["owner"] == owner
     assert lock.holder(tmp_path) is None and lock.OWNER_ENV not in os.environ
+
+
+def test_a_running_coordinator_keeps_its_heartbeat_fresh(tmp_path, monkeypatch):
+    """A long step publishes nothing for a while: the coordinator's heartbeat thread keeps
+    the lock from looking dead to a writer on another host."""
+    monkeypatch.setattr(lock, "STALE_S", 0.4)  # a beat every 0.1 s
+    with publishing.writing(tmp_path) as owner:
+        first = lock.holder(tmp_path)["heartbeat"]
+        deadline = time.monotonic() + 10
+        while lock.holder(tmp_path)["heartbeat"] == first:
+            assert time.monotonic() < deadline, "no heartbeat"
+            time.sleep(0.05)
+        far = {**lock.holder(tmp_path), "host": "elsewhere"}
+        assert lock.alive(far)  # seen from another host: fresh
+        assert lock.renew(tmp_path, owner) and not lock.renew(tmp_path, "someone-else")

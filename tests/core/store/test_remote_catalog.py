@@ -286,6 +286,7 @@ def test_the_reader_fetches_only_what_it_reads(remote_home, tmp_path, monkeypatc
 
 def test_local_state_of_a_remote_home_stays_on_this_machine(remote_home):
     store = LabelStore.open(remote_home)
+    store.set(1, name="local")
     assert store.path == homes.cache_dir(remote_home) / "labels" / "labels.sqlite"
     assert store.path.exists() and not MEMORY.exists(f"{remote_home}/labels")
     assert homes.local_dir(remote_home) == homes.cache_dir(remote_home)
