@@ -6,7 +6,7 @@ import os
 import time
 
 from splat_cli.common import add_home_option, add_profile_options, fail, progress
-from splat_core.store import homes
+from splat_core.store import homes, lock, publishing
 from splat_core.store.catalog import read_catalog
 from splat_core.store.homes import splat_home
 
@@ -46,12 +46,14 @@ def run(args) -> int:
         return fail(str(e))
     settings = SplatSettings(home=str(home), profile=args.profile, overrides=args.overrides)
     os.environ["SPLAT_HOME"] = str(home)
-    progress(f"materializing profile {args.profile!r} into {home}")
     start = time.perf_counter()
-    try:
-        seconds = materialize_graph(
-            build_definitions(settings), get_instance(home), args.select, progress, args.wait
-        )
+    try:  # the home first: a second writer is told at once, before Dagster loads
+        with publishing.writing(home, args.wait):
+            progress(f"materializing profile {args.profile!r} into {home}")
+            seconds = materialize_graph(build_definitions(settings), get_instance(home),
+                                        args.select, progress)  # fmt: skip
+    except lock.WriterBusy as e:
+        return fail(str(e), code=1)
     except Exception as e:  # a step's own error is the useful message
         return fail(str(_user_error(e)), code=1)
     print(format_report(read_catalog(home), seconds, time.perf_counter() - start))

@@ -48,7 +48,13 @@ def current_owner() -> str | None:
 def writing(home: HomeLike, wait_s: float = 0.0) -> Iterator[str]:
     """Hold the home as a run's coordinator (`splat materialize`, the seed-scale bench): its
     steps, here or in child processes, write under the yielded owner id (SPLAT_WRITER);
-    a second writer is refused (WriterBusy) until the block ends, or this process dies."""
+    a second writer is refused (WriterBusy) until the block ends, or this process dies.
+    Nested in a block that holds the same home, it reuses that block's hold."""
+    enclosing = current_owner()
+    held = lock.holder(home)
+    if enclosing is not None and held is not None and held["owner"] == enclosing:
+        yield enclosing  # inside another writing() block on this home: it holds the home
+        return
     owner = f"run-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     previous = os.environ.get(lock.OWNER_ENV)
     hold(home, owner, wait_s=wait_s)

@@ -127,15 +127,17 @@ def killed_runs(ws: Workspace, changed: bool, points: list[int]) -> dict:
 # --- two writers ---------------------------------------------------------------------------
 
 
-def concurrent_runs(ws: Workspace, waiter: bool = True) -> dict:
+def concurrent_runs(ws: Workspace, waiter: bool = True, select: tuple[str, ...] = ()) -> dict:
     """Two runs with different configs at once: the second is refused with a message naming
-    the first; a third with --wait (unless waiter=False) runs after it. Polled throughout."""
+    the first; a third with --wait (unless waiter=False) runs after it. Polled throughout.
+    `select`: the first run materializes only these assets (a shorter run, which completes
+    no generation)."""
     ws.progress("two concurrent runs with different configs")
     home = ws.copy("concurrent")
     with served(home) as (url, client, paths):
         before = snapshot(client, paths)
         with Poller(url, paths) as poller:
-            first = runs.Run(home, (*ws.args, *runs.CHANGED))
+            first = runs.Run(home, (*ws.args, *runs.CHANGED, *_select(select)))
             while lock.holder(home) is None and first.running():
                 time.sleep(0.05)
             holder = (lock.holder(home) or {}).get("owner", "?")
@@ -274,6 +276,10 @@ def corruption(ws: Workspace, kinds: list[str], rounds: int = 3, rerun: bool = T
                             verify_exit=verify_code, verify_after=verify_after,
                             answers_restored=same))  # fmt: skip
     return out
+
+
+def _select(assets: tuple[str, ...]) -> tuple[str, ...]:
+    return ("--select", *assets) if assets else ()
 
 
 def _splat_verify(home: Path) -> int:
