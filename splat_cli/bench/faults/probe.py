@@ -155,6 +155,13 @@ class Tally:
         if verdict in ("wrong", "no answer") and len(self.examples) < 5:
             self.examples.append(what)
 
+    def merge(self, other: Tally) -> Tally:
+        self.counts += other.counts
+        self.by_snapshot += other.by_snapshot
+        self.server_errors += other.server_errors
+        self.examples += other.examples[: 5 - len(self.examples)]
+        return self
+
     def as_dict(self) -> dict:
         return {"answers": sum(self.counts.values()), "right": self.counts["right"],
                 "error": self.counts["error"], "wrong": self.counts["wrong"],

@@ -76,14 +76,6 @@ def _row(fault: str, injected: int, tally: Tally, rerun: str, **details) -> dict
     return {"fault": fault, "injected": injected, **tally.as_dict(), "rerun": rerun, **details}
 
 
-def _add(total: Tally, part: Tally) -> Tally:
-    total.counts += part.counts
-    total.by_snapshot += part.by_snapshot
-    total.server_errors += part.server_errors
-    total.examples += part.examples[: 5 - len(total.examples)]
-    return total
-
-
 # --- kill -9 -------------------------------------------------------------------------------
 
 
@@ -101,13 +93,13 @@ def killed_runs(ws: Workspace, changed: bool, points: list[int]) -> dict:
             with Poller(url, paths) as poller:
                 killed = runs.kill_at(home, args, point)
                 time.sleep(1.5)  # answers after the kill too
-            _add(during, poller.judge({"before": before}))
+            during.merge(poller.judge({"before": before}))
             left = _state(home)
             with Poller(url, paths) as poller:
                 rerun = runs.materialize(home, args)
                 await_generation(client, home)
             after = snapshot(client, paths)
-            _add(rerun_tally, poller.judge({"before": before, "after": after}))
+            rerun_tally.merge(poller.judge({"before": before, "after": after}))
             details.append({
                 "point": point, "killed": killed.code == -9, "published_before_kill":
                 killed.published, "left": left, "rerun_code": rerun.code,
@@ -255,7 +247,7 @@ def corruption(ws: Workspace, kinds: list[str], rounds: int = 3, rerun: bool = T
             live = _ask(client, url, paths, hit.asset, rounds).judge({"before": before})
             with api_server(home) as fresh_url, httpx.Client(base_url=fresh_url) as fresh:
                 opened = _ask(fresh, fresh_url, paths, hit.asset, rounds).judge({"before": before})
-            tally = _add(_add(Tally(), live), opened)
+            tally = Tally().merge(live).merge(opened)
             verify_code = _splat_verify(home)
             if rerun:
                 asset = hit.asset.split("[")[0]
