@@ -27,6 +27,7 @@ class Snapshot:
         self._lock = threading.RLock()
         # name -> (assets it was read from, their versions then, the value)
         self._cache: dict[str, tuple[tuple[str, ...], tuple, object]] = {}
+        self._memo: tuple[dict | None, dict] = (None, {})  # (_versions it is for, stamps)
         self._paths, self._versions, self.generation = _resolve(self.home)
 
     @classmethod
@@ -51,7 +52,7 @@ class Snapshot:
         if versions == self._versions:
             return self
         new = type(self).__new__(type(self))
-        new.home, new._lock = self.home, threading.RLock()
+        new.home, new._lock, new._memo = self.home, threading.RLock(), (None, {})
         new._paths, new._versions, new.generation = paths, versions, generation
         with self._lock:
             new._cache = {n: hit for n, hit in self._cache.items() if new._current(hit)}
@@ -107,8 +108,18 @@ class Snapshot:
             return value
 
     def _stamp(self, assets: tuple[str, ...]) -> tuple:
-        return tuple(sorted((k, v) for k, v in self._versions.items()
-                            if k.split("/")[0] in assets))  # fmt: skip
+        """The versions of `assets`, memoized per resolution (every read asks): the memo
+        names the versions dict it was made from, so a refresh can never leave it stale."""
+        versions = self._versions
+        owner, memo = self._memo
+        if owner is not versions:
+            memo = {}
+            self._memo = (versions, memo)
+        stamp = memo.get(assets)
+        if stamp is None:
+            stamp = memo[assets] = tuple(sorted((k, v) for k, v in versions.items()
+                                                if k.split("/")[0] in assets))  # fmt: skip
+        return stamp
 
     def _current(self, hit: tuple) -> bool:
         return hit[1] == self._stamp(hit[0])

@@ -28,7 +28,7 @@ from zarr.codecs import BytesCodec
 from zarr.storage import LocalStore
 
 CHUNK = 1 << 16
-Check = Callable[[Path], None]  # raises if a chunk file is damaged (store/integrity.py)
+Check = Callable[[str], None]  # raises if a chunk file is damaged (store/integrity.py)
 ENCODING_VERSION = "0.1.0"
 
 
@@ -99,10 +99,11 @@ class Vector:
         self.chunk = int(arr.chunks[0])
         self._dir = _raw_dir(arr)
         local = isinstance(arr.store, LocalStore)
-        self._chunk_dir = Path(arr.store.root) / arr.path if local and check else None
+        self._checking = local and check is not None
         self._check = check
         self._raw_dtype = self.dtype.newbyteorder("<")
         self._maps: dict[int, tuple[int | None, np.ndarray | None]] = {}  # k -> (inode, map)
+        self._paths: dict[int, str] = {}  # k -> chunk file (strings: pathlib costs µs per read)
 
     def __len__(self) -> int:
         return self.size
@@ -155,9 +156,8 @@ class Vector:
         self._checked(a, b)
         for k in range(a // self.chunk, (b - 1) // self.chunk + 1):
             lo, hi = max(a, k * self.chunk), min(b, (k + 1) * self.chunk)
-            path = self._dir / self.arr.metadata.encode_chunk_key((k,))
             try:
-                with open(path, "rb") as fh:
+                with open(self._path(k), "rb") as fh:
                     fh.seek((lo - k * self.chunk) * size)
                     fh.readinto(memoryview(out[lo - a : hi - a]).cast("B"))
             except FileNotFoundError:  # an unwritten chunk: the fill value
@@ -166,17 +166,24 @@ class Vector:
 
     def _checked(self, a: int, b: int) -> None:
         """Check the chunk files that hold entries [a, b)."""
-        if self._chunk_dir is None:
+        if not self._checking:
             return
         for k in range(a // self.chunk, (b - 1) // self.chunk + 1):
-            self._check(self._chunk_dir / self.arr.metadata.encode_chunk_key((k,)))
+            self._check(self._path(k))
+
+    def _path(self, k: int) -> str:
+        path = self._paths.get(k)
+        if path is None:
+            folder = Path(self.arr.store.root) / self.arr.path
+            path = self._paths[k] = str(folder / self.arr.metadata.encode_chunk_key((k,)))
+        return path
 
     def _mapped(self, k: int) -> np.ndarray | None:
         """Chunk k's file, memory-mapped once: later reads are copies out of the page cache.
         None if zarr left the chunk unwritten. Remapped when the path names another file
         than the one mapped (replaced, e.g. restored from a backup): a map must always show
         the file that `check` verified, never a deleted one it still holds open."""
-        path = self._dir / self.arr.metadata.encode_chunk_key((k,))
+        path = self._path(k)
         try:
             identity = os.stat(path).st_ino
         except FileNotFoundError:
@@ -186,7 +193,7 @@ class Vector:
             self._maps[k] = (identity, self._map(path) if identity is not None else None)
         return self._maps[k][1]
 
-    def _map(self, path: Path) -> np.ndarray | None:
+    def _map(self, path: str) -> np.ndarray | None:
         try:
             return np.memmap(path, dtype=self._raw_dtype, mode="r")
         except FileNotFoundError:

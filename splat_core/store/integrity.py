@@ -39,7 +39,7 @@ class DamagedError(Exception):
         self.asset, self.version, self.file, self.reason = asset, version, file, reason
 
 
-def hash_file(path: Path, block: int = 1 << 22) -> str:
+def hash_file(path: str | Path, block: int = 1 << 22) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(block):
@@ -112,6 +112,7 @@ class Verifier:
         else:
             self.asset, self.version = _where(self.directory)
         self._ok: dict[str, tuple] = {}  # file -> (size, mtime_ns, inode) when it matched
+        self._rel: dict[str | Path, str] = {}  # path asked for -> file (pathlib costs µs per read)
         self._lock = threading.Lock()
 
     @property
@@ -121,12 +122,15 @@ class Verifier:
     def damaged(self, rel: str, reason: str) -> DamagedError:
         return DamagedError(self.asset, self.version, rel, reason)
 
-    def check(self, path: Path) -> None:
+    def check(self, path: str | Path) -> None:
         """Raise DamagedError unless `path` (in this version) matches the manifest. A file
-        the manifest does not list must not exist (Zarr leaves all-fill chunks unwritten)."""
+        the manifest does not list must not exist (Zarr leaves all-fill chunks unwritten).
+        Costs one stat once the file has matched (the sparse stores call it on every read)."""
         if self.manifest is None:
             return
-        rel = Path(path).relative_to(self.directory).as_posix()
+        rel = self._rel.get(path)
+        if rel is None:
+            rel = self._rel[path] = Path(path).relative_to(self.directory).as_posix()
         entry = self.manifest["files"].get(rel)
         try:
             st = os.stat(path)
@@ -141,7 +145,7 @@ class Verifier:
             return
         if st.st_size != entry["bytes"]:
             raise self.damaged(rel, f"{st.st_size} bytes, expected {entry['bytes']}")
-        if hash_file(Path(path)) != entry["sha256"]:
+        if hash_file(path) != entry["sha256"]:
             raise self.damaged(rel, "checksum mismatch")
         with self._lock:
             self._ok[rel] = signature
@@ -175,4 +179,4 @@ def _lazy(rel: str) -> bool:
     return len(parts) > 2 and (parts[0], parts[1]) in LAZY_PARTS and parts[2] == "c"
 
 
-Check = Callable[[Path], None]
+Check = Callable[[str | Path], None]
