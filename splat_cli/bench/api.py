@@ -110,6 +110,8 @@ def bench_api(
     """`features` defaults to `pick_features`; the first one is reported as `largest`."""
     reader = Reader.open(home)
     features = list(features) if features else pick_features(reader)
+    if dense_dir is not None:
+        dense_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dense_dir) as tmp:
         dense = write_dense_rows(Path(tmp) / "dense.zarr", reader.csc, features,
                                  reader.n_samples, reader.n_features)  # fmt: skip

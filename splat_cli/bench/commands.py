@@ -275,6 +275,8 @@ def run_faults(args) -> int:
     from splat_cli.bench.faults import suite
     from splat_cli.common import progress
 
+    if args.work:
+        Path(args.work).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         report = suite.run_faults(Path(tmp), args.points, args.kinds, args.clients,
                                   args.stalled, args.seconds, progress)  # fmt: skip
