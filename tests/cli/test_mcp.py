@@ -11,10 +11,14 @@ import sys
 
 import anyio
 import pytest
+import zarr
 
+from splat_core import analysis
 from splat_core import investigate as inv
 from splat_core.query import Reader
-from tests.helpers import ROOT
+from splat_core.store import artifacts, catalog
+from splat_core.store.contract import CSC_ZARR
+from tests.helpers import ROOT, publish_by_hand
 
 mcp = pytest.importorskip("mcp")
 
@@ -134,3 +138,46 @@ def test_mcp_labels_round_trip(mcp_home, tmp_path):
     assert not saved.is_error, _text(saved)
     label = json.loads(_text(got))
     assert label["name"] == "Ninja squid" and label["source"] == "mcp"
+
+
+def _republish_scaled(home, scale: float) -> None:
+    """A new generation, as a run would publish it: the feature store with every activation
+    times `scale`, then feature_stats computed from it."""
+    old = catalog.current_path(home, "feature_store")
+
+    def store(d):
+        shutil.copytree(old, d, dirs_exist_ok=True)
+        data = zarr.open_array(str(d / CSC_ZARR / "data"), mode="r+")
+        data[:] = data[:] * scale
+        return {}
+
+    def stats(d):
+        csc = artifacts.open_artifact(catalog.current_path(home, "feature_store"))
+        return artifacts.write_table_dir(d, "feature_stats",
+                                         analysis.feature_stats(csc, csc.n_samples))  # fmt: skip
+
+    publish_by_hand(home, "feature_store", store)
+    publish_by_hand(home, "feature_stats", stats)
+
+
+def test_mcp_follows_new_generations(mcp_home, tmp_path):
+    """One long `splat mcp` session outlives two publishes and answers from the newest."""
+    copy = tmp_path / "mcp_home"
+    shutil.copytree(mcp_home, copy)
+
+    async def body(session, _init):
+        first = await session.call_tool("top_examples", {"feature_id": 0, "k": 3})
+        _republish_scaled(copy, 2.0)
+        _republish_scaled(copy, 1.5)
+        await anyio.sleep(1.2)  # the reader checks for a new generation at most every second
+        second = await session.call_tool("top_examples", {"feature_id": 0, "k": 3})
+        return first, second
+
+    first, second = anyio.run(_session, copy, body)
+    assert not first.is_error and not second.is_error, (_text(first), _text(second))
+    with Reader.open(copy) as reader:
+        want = [e.to_dict() for e in reader.top_examples(0, 3)]
+    got = json.loads(_text(second))
+    assert got == json.loads(json.dumps(want))
+    before = [e["activation"] for e in json.loads(_text(first))]
+    assert [e["activation"] for e in got] == pytest.approx([3.0 * a for a in before])
