@@ -53,8 +53,10 @@ def test_a_step_refuses_an_input_computed_from_other_versions():
         "base_model": entry("m1", "f-model", {"builds": {"version": "b1",
                                                          "fingerprint": "f-builds"}}),
     }  # fmt: skip
-    with pytest.raises(lineage.StaleInputError,
-                       match=r"builds is stale: vocab changed since \(was version v1, now v2\)"):
+    with pytest.raises(
+        lineage.StaleInputError,
+        match=r"builds is stale: vocab changed since \(was version v1, now v2\)",
+    ):
         lineage.check_current("builds", catalog)
     lineage.check_current("base_model", catalog)  # computed from the current builds: fine
     catalog["builds"]["inputs"]["vocab"] = {"version": "v2", "fingerprint": "f-vocab-2"}
