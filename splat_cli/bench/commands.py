@@ -283,4 +283,4 @@ def run_faults(args) -> int:
     if args.out:
         suite.save(report, Path(args.out))
     print(suite.render(report), end="")
-    return 0
+    return 1 if suite.failed(report) else 0

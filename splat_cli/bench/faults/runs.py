@@ -64,6 +64,12 @@ def served_id(home: Path) -> str | None:
     return None if gen is None else gen["id"]
 
 
+def committed_at(home: Path, generation: str) -> float:
+    """When a generation was committed (its record in the home's history)."""
+    record = home / generations.HISTORY / f"{generation}.json"
+    return float(json.loads(record.read_text())["created_at"])
+
+
 def served_content(home: Path) -> str | None:
     """A digest of the served generation's content fingerprints: equal for two generations
     that serve the same bytes (a run may commit identical recomputed versions)."""

@@ -50,15 +50,19 @@ def served(home: Path) -> Iterator[tuple[str, httpx.Client, list[str]]]:
         yield url, client, requests_for(features, samples)
 
 
-def await_generation(client: httpx.Client, home: Path, timeout: float = 30) -> str | None:
-    """Wait until the server serves the home's current generation (it checks each second)."""
+def await_generation(client: httpx.Client, home: Path, timeout: float = 30) -> str:
+    """Wait until the server serves the home's current generation or a later one (it checks
+    each second; a writer still going, e.g. one that waited for the lock, commits more)."""
     want = runs.served_id(home)
+    since = runs.committed_at(home, want)
     deadline = time.monotonic() + timeout
-    while client.get("/health").json()["generation"] != want:
+    while True:
+        got = client.get("/health").json()["generation"]
+        if got is not None and runs.committed_at(home, got) >= since:
+            return got
         if time.monotonic() > deadline:
             raise TimeoutError(f"the server did not move to generation {want} in {timeout} s")
         time.sleep(0.2)
-    return want
 
 
 def _state(home: Path) -> dict:

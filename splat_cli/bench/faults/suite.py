@@ -30,10 +30,20 @@ def run_faults(
         if made.code != 0:
             raise RuntimeError(f"the starting home failed:\n{made.output[-2000:]}")
     ws = scenarios.Workspace(root, pristine, runs.FAST, progress)
-    rows = [scenarios.killed_runs(ws, False, list(points)),
-            scenarios.killed_runs(ws, True, list(points)),
-            scenarios.concurrent_runs(ws), scenarios.full_disk(ws),
-            *scenarios.corruption(ws, list(kinds))]  # fmt: skip
+    plan = [("kill -9 of a run (same config)",
+             lambda: [scenarios.killed_runs(ws, False, list(points))]),
+            ("kill -9 of a run (changed config)",
+             lambda: [scenarios.killed_runs(ws, True, list(points))]),
+            ("two concurrent runs", lambda: [scenarios.concurrent_runs(ws)]),
+            ("a full disk", lambda: [scenarios.full_disk(ws)]),
+            ("damaged files", lambda: scenarios.corruption(ws, list(kinds)))]  # fmt: skip
+    rows = []
+    for name, scenario in plan:
+        try:
+            rows += scenario()
+        except Exception as e:  # a scenario that breaks must not lose the others' results
+            progress(f"{name}: the scenario failed: {type(e).__name__}: {e}")
+            rows.append({"fault": name, "failed": f"{type(e).__name__}: {e}"})
     progress(f"{clients} heavy and {stalled} stalled clients for {seconds:g} s")
     with api_server(ws.copy("hostile")) as url:
         load = hostile_load(url, clients, stalled, seconds)
@@ -45,11 +55,14 @@ def render(report: dict) -> str:
     out = ["| fault | injected | answers | right | clear error | wrong | no answer | 5xx | "
            "rerun |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
     for r in rows:
+        if "failed" in r:
+            out.append(f"| {r['fault']} | | | | | | | | SCENARIO FAILED: {r['failed']} |")
+            continue
         out.append(f"| {r['fault']} | {r['injected']} | {r['answers']:,} | {r['right']:,} | "
                    f"{r['error']:,} | {r['wrong']} | {r['no_answer']} | {r['server_errors']} "
                    f"| {r['rerun']} |")  # fmt: skip
     publishes = [r["rerun_answers"] for r in rows if "rerun_answers" in r]
-    publishes += [r for r in rows if r["fault"].startswith("two concurrent")]
+    publishes += [r for r in rows if r["fault"].startswith("two concurrent") and "failed" not in r]
     total = {k: sum(p[k] for p in publishes) for k in ("answers", "right", "wrong",
                                                          "server_errors")}  # fmt: skip
     out += ["", f"Answers while new generations were published (reruns after kills, two "
@@ -75,6 +88,11 @@ def render(report: dict) -> str:
             f"{load['stalled']['max_s']} s (timeout {load['stalled']['timeout_s']:g} s).",
             "", f"(whole suite: {report['seconds']} s)"]  # fmt: skip
     return "\n".join(out) + "\n"
+
+
+def failed(report: dict) -> list[str]:
+    """The scenarios that broke before they could report."""
+    return [r["fault"] for r in report["rows"] if "failed" in r]
 
 
 def save(report: dict, out: Path) -> None:
