@@ -265,8 +265,9 @@ def corruption(ws: Workspace, kinds: list[str], rounds: int = 3, rerun: bool = T
             after = snapshot(client, paths)
             verify_after = _splat_verify(home)
             same = before.digests == after.digests
-            out.append(_row(spec.what, 1, tally, f"{how}; verify exit {verify_after}; answers as "
-                            f"before the damage: {'yes' if same else 'NO'}",
+            out.append(_row(spec.what, 1, tally, f"`splat verify` exit {verify_code}; {how}; "
+                            f"verify exit {verify_after}; answers as before the damage: "
+                            f"{'yes' if same else 'NO'}",
                             kind=kind, damaged=f"{hit.asset} {hit.version} {hit.file}",
                             live_server=live.as_dict(), fresh_server=opened.as_dict(),
                             verify_exit=verify_code, verify_after=verify_after,
