@@ -17,7 +17,7 @@ def _digits_only(value):
     return value
 
 
-PathId = Annotated[int, BeforeValidator(_digits_only)]
+PathId = Annotated[int, BeforeValidator(_digits_only), Field(ge=-(2**63), lt=2**63)]  # int64
 
 
 class Input(BaseModel):
@@ -53,7 +53,7 @@ class FeatureIds(BaseModel):
 
 
 class ActivationRow(BaseModel):
-    sample_id: int
+    sample_id: int | None = Field(default=None, description="only with shape=splat")
     activation: float
     weapon_id: int = Field(description="the weapon's model input index (see /context/inv_vocab)")
     ability_input_tokens: list[int] | None = Field(
@@ -67,7 +67,6 @@ class Activations(BaseModel):
     columns: list[str]
     data: list[ActivationRow] = Field(description="rows in descending activation order")
     load_time_ms: float
-    data_version: str
 
 
 class Vocabularies(BaseModel):

@@ -5,6 +5,7 @@ investigation home. Shared builders and the domain oracle are in tests/helpers.p
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -12,6 +13,8 @@ import pytest
 import torch
 
 from splat_core.query import Reader
+from splat_core.store import catalog
+from splat_core.store.artifacts import open_artifact, read_samples_dir
 from tests.helpers import FIXTURE, build_investigation_home
 
 
@@ -83,3 +86,23 @@ def investigation_reader(investigation_home):
 def reference_outputs() -> dict:
     """What the reference code computed from the fixture checkpoint (expected.npz)."""
     return dict(np.load(FIXTURE / "expected.npz"))
+
+
+@pytest.fixture(scope="session")
+def dense(tiny_home):
+    """Dense [N, F] activations from the CSR shards, and per-sample weapon/tokens/build."""
+    info = catalog.read_catalog(tiny_home)
+    parts = info["activations"]["partitions"].values()
+    shards = [open_artifact(Path(p["path"])) for p in parts]
+    n = sum(s.shape[0] for s in shards)
+    out = np.zeros((n, shards[0].shape[1]), np.float32)
+    for s in shards:
+        out[s.sample_start : s.sample_start + s.shape[0]] = s.row_slice(0, s.shape[0]).toarray()
+    meta = {}
+    for p in info["samples"]["partitions"].values():
+        t = read_samples_dir(Path(p["path"]))
+        for i, sid in enumerate(t.sample_id.tolist()):
+            toks = t.inputs.vocab.decode(t.inputs.tokens(i).tolist())
+            meta[sid] = (int(t.inputs.weapon[i]), toks, int(t.build_id[i]))
+    weapon_ids = t.inputs.weapon_vocab.weapon_ids
+    return out, meta, weapon_ids

@@ -77,7 +77,7 @@ def bench_http(url: str, features: list[int], repeats: int, json_repeats: int) -
             ms, _ = timed(lambda f=f: client.get(f"/features/{f}"), repeats)
             row["feature_summary"] = summarize(ms)
             ms, body = timed(lambda f=f: client.get(f"/activations/{f}/arrow"), repeats)
-            rows = pa.ipc.open_stream(body).read_all().num_rows
+            rows = pa.ipc.open_file(pa.py_buffer(body)).read_all().num_rows
             row["activations_arrow"] = {**summarize(ms), "rows": rows, "bytes": len(body)}
             ms, body = timed(lambda f=f: client.get(f"/activations/{f}"), json_repeats)
             row["activations_json"] = {**summarize(ms), "bytes": len(body)}

@@ -1,6 +1,7 @@
 """The query layer: one reader over a materialized SPLAT_HOME, for the API, the UI and the CLI."""
 
-from splat_core.query.activation_list import activation_table, ipc_stream
+from splat_core.query import wire
+from splat_core.query.activation_list import activation_table
 from splat_core.query.encode import Encoder, Encoding, Variant, WhatIf
 from splat_core.query.errors import (
     DamagedError,
@@ -31,5 +32,5 @@ __all__ = [
     "WeaponInfo",
     "WhatIf",
     "activation_table",
-    "ipc_stream",
+    "wire",
 ]

@@ -45,12 +45,3 @@ def activation_table(
     if tokens is not None:
         columns["ability_input_tokens"] = tokens
     return pa.table(columns)
-
-
-def ipc_stream(table: pa.Table) -> memoryview:
-    """The table as an Arrow IPC stream (what `application/vnd.apache.arrow.stream` means),
-    as a view of Arrow's buffer: a 10 MB answer is not copied again."""
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return memoryview(sink.getvalue())

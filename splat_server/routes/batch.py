@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 from fastapi import APIRouter, Response
 
-from splat_core.query import ipc_stream
+from splat_core.query import wire
 from splat_core.query.summary import feature_parts
 from splat_server import models
 from splat_server.deps import LabelsDep, ReaderDep, StateDep
@@ -52,6 +52,6 @@ async def activations(body: models.BatchActivationsIn, r: ReaderDep, state: Stat
             t = r.activation_list(f, body.limit, None, 0, body.include_abilities)
             column = pa.array([f] * t.num_rows, pa.int32())
             tables.append(t.add_column(0, "feature_id", column))
-        return ipc_stream(pa.concat_tables(tables))
+        return wire.ipc_bytes(pa.concat_tables(tables), "stream")
 
     return Response(await state.pool.run(build), media_type=ARROW)

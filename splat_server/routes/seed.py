@@ -1,17 +1,20 @@
-"""The seed server's endpoints, same paths and shapes: health, feature ids, a feature's
-activation list (JSON or Arrow IPC stream), vocabularies. `limit` is the top-N by activation
-and `sample_frac` a seeded, reproducible sample (the seed took the first N rows, unseeded)."""
+"""The reference server's endpoints, same paths and wire format (splat_core/query/wire.py):
+health, feature ids, a feature's activation list (JSON, or Arrow IPC file), vocabularies.
+`limit` is the top-N by activation and `sample_frac` a seeded, reproducible sample (the
+reference took the first N rows, unseeded); 0 means "all rows" for both, as there. An
+unknown feature id is an empty list (200), as there. `shape=splat` adds `sample_id` in the
+store's compact dtypes, `format=stream` gives an IPC stream; every answer's
+`X-Splat-Data-Version` header names the data version it was read from."""
 
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Literal
 
-import orjson
 import pyarrow as pa
 from fastapi import APIRouter, Depends, Query, Response
 
-from splat_core.query import DamagedError, MissingAssetError, Reader, ipc_stream
+from splat_core.query import DamagedError, MissingAssetError, Reader, UnknownFeatureError, wire
 from splat_server import models
 from splat_server.answer_cache import AnswerCache
 from splat_server.deps import ReaderDep, StateDep
@@ -19,11 +22,16 @@ from splat_server.models import PathId
 
 router = APIRouter(tags=["seed"])
 
-ARROW = "application/vnd.apache.arrow.stream"
-LIMIT = Query(None, ge=0, le=10_000_000, description="keep the top-N rows by activation")
-FRAC = Query(None, gt=0, le=1, description="a seeded random fraction of the rows, before limit")
+ARROW = "application/vnd.apache.arrow.stream"  # the reference's media type, for both forms
+LIMIT = Query(None, ge=0, le=10_000_000, description="keep the top-N rows by activation; 0: all")
+FRAC = Query(None, ge=0, le=1, description="a seeded random fraction of the rows, before "
+             "limit; 0: all")  # fmt: skip
 SEED = Query(0, ge=0, le=2**32 - 1, description="seed of sample_frac")
 ABILITIES = Query(True, description="include each sample's input token ids")
+SHAPE = Query("reference", description="reference: the reference server's columns and dtypes; "
+              "splat: sample_id first, compact dtypes")  # fmt: skip
+FORMAT = Query("file", description="Arrow IPC file (the reference's; polars.read_ipc, "
+               "pyarrow.ipc.open_file) or stream (pyarrow.ipc.open_stream)")  # fmt: skip
 
 
 def list_params(
@@ -31,9 +39,11 @@ def list_params(
     sample_frac: float | None = FRAC,
     seed: int = SEED,
     include_abilities: bool = ABILITIES,
+    shape: Literal["reference", "splat"] = SHAPE,
 ) -> tuple:
-    """The activation list's query parameters, in `Reader.activation_list` order."""
-    return limit, sample_frac, seed, include_abilities
+    """The activation list's query parameters: `Reader.activation_list`'s, then the shape."""
+    limit, sample_frac = wire.reference_params(limit, sample_frac)
+    return limit, sample_frac, seed, include_abilities, shape
 
 
 ListParams = Annotated[tuple, Depends(list_params)]
@@ -86,47 +96,49 @@ def _answer(cache: AnswerCache, r: Reader, kind: str, params: tuple, build) -> t
     return body, timing["ms"], hit
 
 
+def _list(r: Reader, feature_id: int, options: tuple) -> pa.Table:
+    limit, sample_frac, seed, include_abilities, shape = options
+    try:
+        table = r.activation_list(feature_id, limit, sample_frac, seed, include_abilities)
+    except UnknownFeatureError:  # the reference answers an empty list
+        table = wire.empty_list(include_abilities)
+    return wire.shaped(table, shape)
+
+
 @router.get(
     "/activations/{feature_id}",
     response_model=models.Activations,
     summary="A feature's nonzero activations with weapon and tokens, highest first",
 )
 async def activations(feature_id: PathId, r: ReaderDep, state: StateDep, options: ListParams):
-    params = (feature_id, *options)
-
     def build():
         start = time.perf_counter()
-        table = r.activation_list(*params)
-        names = table.column_names
-        columns = [table.column(c).to_pylist() for c in names]
-        return orjson.dumps({
-            "feature_id": feature_id,
-            "n_rows": table.num_rows,
-            "columns": names,
-            "data": [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)],
-            "load_time_ms": round((time.perf_counter() - start) * 1000, 3),
-            "data_version": r.data_version,
-        })  # fmt: skip
+        table = _list(r, feature_id, options)
+        return wire.json_list(feature_id, table, (time.perf_counter() - start) * 1000)
 
     # serialized here: validating 10^5 row models would cost more than the read itself
-    body, _, hit = await state.pool.run(lambda: _answer(state.cache, r, "json", params, build))
+    key = (feature_id, *options)
+    body, _, hit = await state.pool.run(lambda: _answer(state.cache, r, "json", key, build))
     headers = {"X-Cache-Hit": str(hit).lower()}
     return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get(
     "/activations/{feature_id}/arrow",
-    summary="The same rows as an Arrow IPC stream",
+    summary="The same rows in Arrow IPC (the file format by default, as the reference's)",
     response_class=Response,
-    responses={200: {"content": {ARROW: {}}, "description": "Arrow IPC stream"}},
+    responses={200: {"content": {ARROW: {}}, "description": "Arrow IPC file (or stream)"}},
 )
-async def activations_arrow(feature_id: PathId, r: ReaderDep, state: StateDep, options: ListParams):
-    params = (feature_id, *options)
-    build = lambda: ipc_stream(r.activation_list(*params))  # noqa: E731
-    body, ms, hit = await state.pool.run(lambda: _answer(state.cache, r, "arrow", params, build))
+async def activations_arrow(
+    feature_id: PathId, r: ReaderDep, state: StateDep, options: ListParams,
+    format: Literal["file", "stream"] = FORMAT,
+):  # fmt: skip
+    build = lambda: wire.ipc_bytes(_list(r, feature_id, options), format)  # noqa: E731
+    key = (feature_id, *options, format)
+    body, ms, hit = await state.pool.run(lambda: _answer(state.cache, r, "arrow", key, build))
     headers = {
         "X-Feature-Id": str(feature_id),
-        "X-Num-Rows": str(pa.ipc.open_stream(body).read_all().num_rows),  # zero-copy
+        "X-Num-Rows": str(wire.ipc_rows(body)),
         "X-Load-Time-Ms": f"{ms:.3f}",
         "X-Cache-Hit": str(hit).lower(),
     }

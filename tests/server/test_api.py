@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from splat_core.query import wire
 from splat_core.query.summary import top_per_kind
 
 BUILD = {"swim_speed_up": 12, "ink_saver_main": 6, "ninja_squid": 10}
@@ -34,13 +35,14 @@ def test_features_lists_every_id(client, reader):
     assert client.get("/features").json() == {"feature_ids": list(range(reader.n_features))}
 
 
+@pytest.mark.parametrize("shape", ["reference", "splat"])
 @pytest.mark.parametrize(
     "params",
     [{}, {"limit": 5}, {"sample_frac": 0.5, "seed": 7}, {"limit": 3, "include_abilities": False}],
 )
-def test_activation_rows_equal_the_query_layer(client, reader, params):
+def test_activation_rows_equal_the_query_layer(client, reader, params, shape):
     f = _largest(reader)
-    r = client.get(f"/activations/{f}", params=params)
+    r = client.get(f"/activations/{f}", params={**params, "shape": shape})
     assert r.status_code == 200
     assert r.headers["x-splat-data-version"] == reader.data_version
     body = r.json()
@@ -51,6 +53,8 @@ def test_activation_rows_equal_the_query_layer(client, reader, params):
         params.get("seed", 0),
         params.get("include_abilities", True),
     )
+    table = wire.shaped(table, shape)
+    assert list(body) == ["feature_id", "n_rows", "columns", "data", "load_time_ms"]
     assert body["feature_id"] == f and body["n_rows"] == table.num_rows
     assert body["columns"] == table.column_names
     assert body["data"] == table.to_pylist()
@@ -58,10 +62,14 @@ def test_activation_rows_equal_the_query_layer(client, reader, params):
         ids, values = reader.activations(f)
         got = [row["activation"] for row in body["data"]]
         np.testing.assert_allclose(got, values[: params["limit"]], rtol=1e-6)
-    arrow = client.get(f"/activations/{f}/arrow", params=params)
+    arrow = client.get(f"/activations/{f}/arrow", params={**params, "shape": shape})
     assert arrow.headers["content-type"] == "application/vnd.apache.arrow.stream"
     assert arrow.headers["x-num-rows"] == str(table.num_rows)
-    assert pa.ipc.open_stream(arrow.content).read_all().equals(table)
+    assert arrow.content[:6] == b"ARROW1"  # the IPC file format, as the reference's
+    assert pa.ipc.open_file(pa.py_buffer(arrow.content)).read_all().equals(table)
+    stream = client.get(f"/activations/{f}/arrow", params={**params, "shape": shape,
+                                                          "format": "stream"})  # fmt: skip
+    assert pa.ipc.open_stream(stream.content).read_all().equals(table)
 
 
 def test_sample_frac_is_seeded_and_reproducible(client, reader):

@@ -56,7 +56,7 @@ def test_path_ids_are_plain_integers(client, bad):
 
 def test_plain_ids_still_answer(client, reader):
     assert client.get("/features/10/stats").json()["feature_id"] == 10
-    assert client.get("/activations/-1").status_code == 404  # a number, but no feature
+    assert client.get("/features/-1").status_code == 404  # a number, but no feature
 
 
 def test_missing_data_names_no_local_path(make_client, tmp_path):

@@ -6,10 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from splat_core.query import (
-    UnknownFeatureError,
-    ipc_stream,
-)
+from splat_core.query import UnknownFeatureError, wire
 from splat_core.query.token_lists import PackedTokens
 
 
@@ -38,7 +35,7 @@ def test_activation_list_rows_match_dense_and_metadata(tiny_reader, dense, limit
     bare_table = tiny_reader.activation_list(f, limit=limit, sample_frac=frac, seed=seed,
                                         include_abilities=False)  # fmt: skip
     assert bare_table.column_names == ["sample_id", "activation", "weapon_id"]
-    streamed = pa.ipc.open_stream(ipc_stream(table)).read_all()
+    streamed = pa.ipc.open_stream(wire.ipc_bytes(table, "stream")).read_all()
     assert streamed.equals(table)
 
 
