@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from splat_server import errors, models
+from splat_server import docs_pages, errors, models
 from splat_server.guard import Guard
 from splat_server.routes import batch, features, labels, samples, seed
 from splat_server.security import require_token_if_public
@@ -36,9 +36,13 @@ ERRORS = {
 DESCRIPTION = """\
 Activations, analysis tables, labels and model interventions of a materialized splat home.
 
-The seed's endpoints keep their paths and shapes (`/health`, `/features`, `/activations/{id}`,
-`/activations/{id}/arrow`, `/context/*`), with `limit` meaning the top-N by activation.
-Unknown ids answer 404, bad parameters 422, assets not yet materialized 503; heavy requests
+The reference server's endpoints keep its paths and wire format (`/health`, `/features`,
+`/activations/{id}`, `/activations/{id}/arrow`, `/context/*`): the Arrow answer is an IPC
+*file* (`polars.read_ipc`, `pyarrow.ipc.open_file`; `format=stream` for an IPC stream), with
+its columns and dtypes (`shape=splat` adds `sample_id` in compact dtypes); `limit` is the
+top-N by activation, and `limit=0` or `sample_frac=0` mean all rows; an unknown feature id
+is an empty list there, as in the reference. Elsewhere unknown ids answer 404, bad
+parameters 422, assets not yet materialized 503; heavy requests
 (batches, model runs, whole activation lists) share a bounded pool and are refused with 503
 and `Retry-After` when it is full. Writes need
 `Authorization: Bearer $SPLAT_API_TOKEN`; so does every request when the server listens beyond
@@ -52,7 +56,10 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         dependencies=[Depends(require_token_if_public)],
+        docs_url=None,  # served from installed assets, not a CDN: docs_pages.py
+        redoc_url=None,
     )
+    docs_pages.install(app)
     app.state.splat = ServerState.create(settings)
     errors.install(app)
     for module in (seed, features, samples, labels, batch):

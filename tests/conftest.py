@@ -15,7 +15,7 @@ import torch
 from splat_core.query import Reader
 from splat_core.store import catalog
 from splat_core.store.artifacts import open_artifact, read_samples_dir
-from tests.helpers import FIXTURE, build_investigation_home
+from tests.helpers import CHROMIUM, DRIVER, FIXTURE, build_investigation_home
 
 
 @pytest.fixture(autouse=True)
@@ -106,3 +106,21 @@ def dense(tiny_home):
             meta[sid] = (int(t.inputs.weapon[i]), toks, int(t.build_id[i]))
     weapon_ids = t.inputs.weapon_vocab.weapon_ids
     return out, meta, weapon_ids
+
+
+@pytest.fixture
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1500,1100", "--hide-scrollbars"):  # fmt: skip
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -37,6 +38,8 @@ from splat_core.store import artifacts, catalog, lineage, publishing
 from splat_core.store.contract import CSC_ZARR, CSR_ZARR
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")  # browser tests
+DRIVER = shutil.which("chromedriver")
 FIXTURE = ROOT / "tests" / "fixtures" / "reference_checkpoint"  # copied from shared/fixtures
 
 

@@ -5,11 +5,13 @@ filter) for the same features, in the same run."""
 from __future__ import annotations
 
 import http.client
+import io
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pyarrow as pa
 
@@ -66,6 +68,21 @@ class Client:
         self.conn.close()
 
 
+def reference_client_call(url: str, f: int, route: str) -> int:
+    """What the reference project's client does for one call: a new connection, `/health`,
+    the activation list (`arrow`: parsed with `polars.read_ipc`; `json`: the `data` rows).
+    Returns the rows."""
+    import polars as pl
+
+    with httpx.Client(base_url=url, timeout=300) as client:
+        client.get("/health").raise_for_status()
+        r = client.get(f"/activations/{f}/arrow" if route == "arrow" else f"/activations/{f}")
+        r.raise_for_status()
+    if route == "arrow":
+        return pl.read_ipc(io.BytesIO(r.content)).height
+    return len(r.json()["data"])
+
+
 def bench_http(url: str, features: list[int], repeats: int, json_repeats: int) -> dict:
     out: dict[str, dict] = {}
     client = Client(url)
@@ -81,6 +98,9 @@ def bench_http(url: str, features: list[int], repeats: int, json_repeats: int) -
             row["activations_arrow"] = {**summarize(ms), "rows": rows, "bytes": len(body)}
             ms, body = timed(lambda f=f: client.get(f"/activations/{f}"), json_repeats)
             row["activations_json"] = {**summarize(ms), "bytes": len(body)}
+            for route, n in (("arrow", repeats), ("json", json_repeats)):
+                ms, got = timed(lambda f=f, route=route: reference_client_call(url, f, route), n)
+                row[f"reference_client_{route}"] = {**summarize(ms), "rows": got}
             out[str(f)] = row
     finally:
         client.close()
@@ -131,7 +151,8 @@ def bench_api(
         "n_samples": reader.n_samples,
         "n_features": reader.n_features,
         "features": features,
-        "client": "http.client keep-alive connection, one request at a time",
+        "client": "http.client keep-alive connection, one request at a time; reference_client_*:"
+        " a new connection, /health, the list, parsed (polars.read_ipc or JSON rows)",
         "reads": reads,
         "http": http,
         "http_cached": cached,

@@ -197,7 +197,8 @@ def run_api(args) -> int:
     print(f"{report['n_samples']:,} samples x {report['n_features']:,} features")
     print(
         f"{'feature':>8} {'nnz':>9} {'read ms':>8} {'dense ms':>9} {'ratio':>6} "
-        f"{'top20':>7} {'summary':>8} {'arrow':>8} {'a.p99':>8} {'json':>9} {'a/dense':>8}"
+        f"{'top20':>7} {'summary':>8} {'arrow':>8} {'a.p99':>8} {'json':>9} {'a/dense':>8} "
+        f"{'ref.arrow':>9} {'ref.json':>9}"
     )
     for f, http in report["http"].items():
         r = report["reads"][f]
@@ -209,11 +210,14 @@ def run_api(args) -> int:
             f"{http['activations_arrow']['median_ms']:>8.2f} "
             f"{http['activations_arrow']['p99_ms']:>8.2f} "
             f"{http['activations_json']['median_ms']:>9.1f} "
-            f"{http['arrow_ratio_vs_dense_zarr']:>8.1f}"
+            f"{http['arrow_ratio_vs_dense_zarr']:>8.1f} "
+            f"{http['reference_client_arrow']['median_ms']:>9.2f} "
+            f"{http['reference_client_json']['median_ms']:>9.1f}"
         )
     print(
         "(medians in ms; ratio = dense row read / our feature read, in-process; a/dense = "
-        "dense row read / our Arrow answer through HTTP; answer cache off)"
+        "dense row read / our Arrow answer through HTTP; answer cache off; ref.* = the "
+        "reference client's call: new connection, /health, the list, parsed)"
     )
     big = report["largest"]
     print(

@@ -172,7 +172,7 @@ def test_the_api_serves_the_bucket(materialized, reader_env, monkeypatch):
         assert health["n_features"] == reader.n_features
         assert health["versions"] == reader.versions
         f = int(reader.feature_counts().argmax())
-        body = client.get(f"/activations/{f}", params={"limit": 5}).json()
+        body = client.get(f"/activations/{f}", params={"limit": 5, "shape": "splat"}).json()
         assert body["data"] == reader.activation_list(f, 5).to_pylist()
         summary = client.get(f"/features/{f}", params={"top_k": 3}).json()
         assert summary["nnz"] == int(reader.feature_counts()[f])

@@ -7,7 +7,6 @@ the screenshot goes to test-artifacts/explorer.png."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 
@@ -15,11 +14,9 @@ import pytest
 
 from splat_cli.serve import ui_command
 from splat_core.labels import LabelStore
-from tests.helpers import ROOT, answers, free_port, wait_for
+from tests.helpers import CHROMIUM, DRIVER, ROOT, answers, free_port, wait_for
 
 ARTIFACT = ROOT / "test-artifacts" / "explorer.png"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM and DRIVER), reason="chromium + chromium-driver missing: run scripts/setup"
@@ -45,24 +42,6 @@ def explorer(home):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-@pytest.fixture
-def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1500,1100", "--hide-scrollbars"):  # fmt: skip
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def test_explorer_in_chromium(explorer, browser, home, reader, feature):

@@ -18,7 +18,10 @@ def test_bench_api_reports_every_feature_and_agrees_with_the_store(home, tmp_pat
     report = json.loads(out.read_text())
     assert report["features"] and set(report["http"]) == {str(f) for f in report["features"]}
     for f, row in report["reads"].items():
-        assert row["ratio"] > 0 and report["http"][f]["activations_arrow"]["rows"] == row["nnz"]
+        http = report["http"][f]
+        assert row["ratio"] > 0 and http["activations_arrow"]["rows"] == row["nnz"]
+        assert http["reference_client_arrow"]["rows"] == row["nnz"]
+        assert http["reference_client_json"]["rows"] == row["nnz"]
     assert "largest feature" in capsys.readouterr().out
 
 
