@@ -161,6 +161,11 @@ def concurrent_runs(ws: Workspace, waiter: bool = True, select: tuple[str, ...] 
 # --- a full disk ---------------------------------------------------------------------------
 
 
+# How a full disk shows in a run's output: ENOSPC from a file write, SQLite's own words for
+# it (Dagster's event log may be the first writer to hit it), EFBIG under a file-size limit
+FULL_DISK_SIGNS = ("No space left on device", "database or disk is full", "File too large")
+
+
 @contextlib.contextmanager
 def small_disk(path: Path, size: int) -> Iterator[str]:
     """A tmpfs of `size` bytes at `path` when this machine lets us mount one (root);
@@ -207,7 +212,7 @@ def full_disk(ws: Workspace, rerun: bool = True) -> dict:
                 after = snapshot(client, paths)
                 final = {**_state(home), "answers_changed": before.digests != after.digests}
     error = next((line for line in failed.output.splitlines()
-                  if "No space left" in line or "too large" in line), "")  # fmt: skip
+                  if any(sign in line for sign in FULL_DISK_SIGNS)), "")  # fmt: skip
     what = "ENOSPC: no space left on the home's tmpfs" if how == "tmpfs" else \
         "EFBIG: file-size limit of 64 KiB on the run"  # fmt: skip
     outcome = "not rerun" if repeated is None else \
