@@ -71,6 +71,9 @@ def writing(home: HomeLike, wait_s: float = 0.0) -> Iterator[str]:
             os.environ.pop(lock.OWNER_ENV, None)
         else:
             os.environ[lock.OWNER_ENV] = previous
+        # still the only writer: whatever a failed step left staged (e.g. Dagster itself
+        # failed between a step's write and its publish) is this run's, and goes with it
+        clean_staging(home)
         lock.release(home, owner, whole=True)
 
 

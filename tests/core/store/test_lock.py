@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from splat_core.store import lock, publishing
+from splat_core.store import catalog, lock, publishing
 
 
 def _hold_in_child(home: str, ready, stop) -> None:
@@ -113,3 +113,14 @@ def test_a_running_coordinator_keeps_its_heartbeat_fresh(tmp_path, monkeypatch):
         far = {**lock.holder(tmp_path), "host": "elsewhere"}
         assert lock.alive(far)  # seen from another host: fresh
         assert lock.renew(tmp_path, owner) and not lock.renew(tmp_path, "someone-else")
+
+
+def test_a_failed_run_takes_its_staging_with_it(tmp_path):
+    """Staged by a step whose run then failed before publishing (Dagster's own event log
+    on a full disk, say): removed when the run gives the home back, nothing published."""
+    with pytest.raises(OSError, match="disk is full"), publishing.writing(tmp_path):
+        staging = catalog.new_staging_dir(tmp_path, "thing", None, prefix=publishing.STAGING)
+        (staging / "part.bin").write_bytes(b"x" * 10)
+        raise OSError("database or disk is full")
+    assert not staging.exists() and lock.holder(tmp_path) is None
+    assert catalog.read_catalog(tmp_path) == {}
