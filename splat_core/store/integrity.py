@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 MANIFEST = "MANIFEST.json"
@@ -177,6 +176,3 @@ class Verifier:
 def _lazy(rel: str) -> bool:
     parts = rel.split("/")
     return len(parts) > 2 and (parts[0], parts[1]) in LAZY_PARTS and parts[2] == "c"
-
-
-Check = Callable[[str | Path], None]

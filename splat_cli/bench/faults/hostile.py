@@ -57,6 +57,9 @@ async def _heavy(client, body, stop, out) -> None:
             await asyncio.sleep(min(1.0, retry_after))
 
 
+IDLE_ROUNDS = 50  # probes of the server alone, before the load
+
+
 def _heavy_clients(url: str, body: dict, clients: int, seconds: float, out: list) -> None:
     async def main():
         limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -82,14 +85,18 @@ def _stalled(url: str, out: list) -> None:
     out.append((status, time.perf_counter() - start))
 
 
-def _probe(url: str, feature: int, stop: threading.Event, out: dict) -> None:
+def _probe(url: str, feature: int, stop: threading.Event, out: dict,
+           rounds: int | None = None) -> None:  # fmt: skip
+    """Time /health and a top-20 request every 50 ms until `stop` (or `rounds` times)."""
     with httpx.Client(base_url=url, timeout=120) as client:
-        while not stop.is_set():
+        done = 0
+        while not stop.is_set() and (rounds is None or done < rounds):
             for name, path in (("health", "/health"), ("top20", f"/features/{feature}/examples")):
                 start = time.perf_counter()
                 r = client.get(path, params={"k": 20} if name == "top20" else None)
                 out[name].append(((time.perf_counter() - start) * 1000, r.status_code))
-            time.sleep(0.05)
+            done += 1
+            stop.wait(0.05)
 
 
 def hostile_load(url: str, clients: int = 40, stalled: int = 10, seconds: float = 20.0,
@@ -100,12 +107,7 @@ def hostile_load(url: str, clients: int = 40, stalled: int = 10, seconds: float 
     body = heaviest_batch(health["n_features"])
     solo = solo_seconds(url, body)
     idle = {"health": [], "top20": []}
-    stop = threading.Event()
-    prober = threading.Thread(target=_probe, args=(url, 0, stop, idle))
-    prober.start()
-    time.sleep(3)
-    stop.set()
-    prober.join()
+    _probe(url, 0, threading.Event(), idle, rounds=IDLE_ROUNDS)
 
     heavy, stalls, probes = [], [], {"health": [], "top20": []}
     stop = threading.Event()

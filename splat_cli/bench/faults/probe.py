@@ -85,7 +85,8 @@ def answer(path: str, response: httpx.Response):
 def snapshot(client: httpx.Client, paths: list[str]) -> Snapshot:
     """Every answer of one generation, checked against each other; retried if the server
     changes generation meanwhile."""
-    for _ in range(10):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         before = client.get(HEALTH).json()["generation"]
         answers = {}
         for path in paths:
@@ -96,8 +97,8 @@ def snapshot(client: httpx.Client, paths: list[str]) -> Snapshot:
         if client.get(HEALTH).json()["generation"] == before:
             check_consistent(answers)
             return Snapshot(before, answers, {p: digest(v) for p, v in answers.items()})
-        time.sleep(0.5)
-    raise AssertionError("the served generation kept changing while taking a snapshot")
+        # it moved on meanwhile: take the new one at once
+    raise AssertionError("the served generation kept changing for 60 s of snapshots")
 
 
 def check_consistent(answers: dict[str, object]) -> None:
@@ -180,6 +181,8 @@ class Poller:
         self.url, self.paths, self.damaged, self.pause_s = url, paths, damaged, pause_s
         self.records: list[tuple[str, int, str | None, str]] = []  # see ask()
         self._stop = threading.Event()
+        self._rounds = threading.Condition()
+        self.rounds = 0  # complete passes over `paths`
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> Poller:
@@ -195,7 +198,17 @@ class Poller:
             while not self._stop.is_set():
                 for path in self.paths:
                     self.records.append(self.ask(client, path))
+                with self._rounds:
+                    self.rounds += 1
+                    self._rounds.notify_all()
                 self._stop.wait(self.pause_s)  # leave the run most of the CPU
+
+    def more_rounds(self, n: int = 2, timeout: float = 60) -> None:
+        """Wait until `n` more complete passes are recorded (answers after an event)."""
+        with self._rounds:
+            want = self.rounds + n
+            if not self._rounds.wait_for(lambda: self.rounds >= want, timeout):
+                raise TimeoutError(f"the poller made no {n} more rounds in {timeout} s")
 
     def ask(self, client: httpx.Client, path: str) -> tuple[str, int, str | None, str]:
         """(path, status, digest of the answer or None, verdict if it matches no snapshot)."""

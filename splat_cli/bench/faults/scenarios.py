@@ -96,7 +96,7 @@ def killed_runs(ws: Workspace, changed: bool, points: list[int]) -> dict:
             before = snapshot(client, paths)
             with Poller(url, paths) as poller:
                 killed = runs.kill_at(home, args, point)
-                time.sleep(1.5)  # answers after the kill too
+                poller.more_rounds()  # answers after the kill too
             during.merge(poller.judge({"before": before}))
             left = _state(home)
             with Poller(url, paths) as poller:
@@ -199,7 +199,7 @@ def full_disk(ws: Workspace, rerun: bool = True) -> dict:
             before = snapshot(client, paths)
             with Poller(url, paths) as poller:
                 failed = runs.materialize(home, args, fsize=0 if how == "tmpfs" else 1 << 16)
-                time.sleep(1.5)
+                poller.more_rounds()  # answers after the failure too
             tally = poller.judge({"before": before})
             left = _state(home)
             repeated, final = None, None
