@@ -18,6 +18,15 @@ from splat_core.store.artifacts import open_artifact, read_samples_dir
 from tests.helpers import CHROMIUM, DRIVER, FIXTURE, build_investigation_home
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (`item.rep_call`): fixtures that record
+    results (the conformance table) read whether the test passed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 @pytest.fixture(autouse=True)
 def isolated_homes(tmp_path, monkeypatch):
     """Every test gets its own SPLAT_HOME and DAGSTER_HOME (telemetry off)."""

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from splat_cli.bench.dense_zarr import read_dense_feature, write_dense_rows
-from splat_cli.bench.http import api_server
+from splat_cli.bench.http import api_server, raw_server
 from splat_core.query import Reader
 
 
@@ -57,8 +57,15 @@ class Client:
         self.conn = http.client.HTTPConnection(host, int(port), timeout=300)
 
     def get(self, path: str) -> bytes:
-        self.conn.request("GET", path)
-        r = self.conn.getresponse()
+        try:
+            self.conn.request("GET", path)
+            r = self.conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):
+            # the server closed the idle connection (uvicorn's keep-alive is 5 s): reconnect,
+            # as requests does; only ever the untimed warm-up call after a long pause
+            self.conn.close()
+            self.conn.request("GET", path)
+            r = self.conn.getresponse()
         body = r.read()
         if r.status != 200:
             raise RuntimeError(f"GET {path}: HTTP {r.status} {body[:200]!r}")
@@ -96,6 +103,9 @@ def bench_http(url: str, features: list[int], repeats: int, json_repeats: int) -
             ms, body = timed(lambda f=f: client.get(f"/activations/{f}/arrow"), repeats)
             rows = pa.ipc.open_file(pa.py_buffer(body)).read_all().num_rows
             row["activations_arrow"] = {**summarize(ms), "rows": rows, "bytes": len(body)}
+            compact = f"/activations/{f}/arrow?shape=splat&format=stream"
+            ms, body = timed(lambda p=compact: client.get(p), repeats)
+            row["activations_arrow_compact_stream"] = {**summarize(ms), "bytes": len(body)}
             ms, body = timed(lambda f=f: client.get(f"/activations/{f}"), json_repeats)
             row["activations_json"] = {**summarize(ms), "bytes": len(body)}
             for route, n in (("arrow", repeats), ("json", json_repeats)):
@@ -141,6 +151,11 @@ def bench_api(
         http = bench_http(url, features, repeats, json_repeats)
     with api_server(home) as url:
         cached = bench_http(url, features[:1], repeats, json_repeats)
+        body = Client(url).get(f"/activations/{features[0]}/arrow")
+    with raw_server(body) as url:  # the same bytes, no framework: the loopback floor
+        client = Client(url)
+        floor, _ = timed(lambda: client.get("/"), repeats)
+        client.close()
     for f, row in http.items():
         seed_ms = reads[f]["dense_zarr"]["median_ms"]
         row["arrow_ratio_vs_dense_zarr"] = round(seed_ms / row["activations_arrow"]["median_ms"], 1)
@@ -162,8 +177,54 @@ def bench_api(
             "nnz": reads[largest]["nnz"],
             "arrow_median_ms": http[largest]["activations_arrow"]["median_ms"],
             "arrow_cached_median_ms": cached[largest]["activations_arrow"]["median_ms"],
+            "arrow_bytes": len(body),
+            "raw_socket_same_bytes": summarize(floor),
             "top20_median_ms": http[largest]["top20_examples"]["median_ms"],
             "read_ratio_vs_dense_zarr": reads[largest]["ratio"],
             "arrow_ratio_vs_dense_zarr": http[largest]["arrow_ratio_vs_dense_zarr"],
         },
     }
+
+
+ROUTES = {  # report key: what it times (all through HTTP)
+    "top20_examples": "GET /features/{f}/examples?k=20",
+    "feature_summary": "GET /features/{f}",
+    "activations_arrow": "GET /activations/{f}/arrow (the reference's IPC file)",
+    "activations_arrow_compact_stream": "... ?shape=splat&format=stream (compact)",
+    "activations_json": "GET /activations/{f} (JSON rows)",
+    "reference_client_arrow": "reference client: connect, /health, arrow, polars.read_ipc",
+    "reference_client_json": "reference client: connect, /health, JSON, data rows",
+}
+
+
+def render_api(report: dict) -> str:
+    """The report as text: per feature (answer cache off), then the largest feature's routes
+    with the cache off and on, beside the raw-socket floor and the dense Zarr read."""
+    heads = ["feature", "nnz", "read", "dense", "top20", "summary", "arrow", "compact", "json",
+             "ref.arrow", "ref.json"]  # fmt: skip
+    lines = [f"{report['n_samples']:,} samples x {report['n_features']:,} features",
+             " ".join(f"{h:>9}" for h in heads)]  # fmt: skip
+    for f, answers in report["http"].items():
+        r = report["reads"][f]
+        cells = [r["ours"]["median_ms"], r["dense_zarr"]["median_ms"]]
+        cells += [answers[k]["median_ms"] for k in ROUTES]
+        lines.append(f"{f:>9} {r['nnz']:>9,} " + " ".join(f"{c:>9.2f}" for c in cells))
+    lines.append("(medians in ms, answer cache off; read, dense: in-process, our feature read "
+                 "and the seed's dense transposed Zarr row read)")  # fmt: skip
+    big = report["largest"]
+    f = str(big["feature"])
+    lines += ["", f"largest feature {f}: {big['nnz']:,} rows; ms through HTTP, median / p99",
+              f"{'':62} {'cache off':>17} {'cache on':>17}"]  # fmt: skip
+
+    def cell(t: dict) -> str:
+        return f"{t['median_ms']:>8.2f} /{t['p99_ms']:>7.2f}"
+
+    for key, what in ROUTES.items():
+        lines.append(
+            f"{what:62} {cell(report['http'][f][key])} {cell(report['http_cached'][f][key])}"
+        )
+    raw = f"the same Arrow bytes ({big['arrow_bytes']:,} B) from a raw socket"
+    lines.append(f"{raw:62} {cell(big['raw_socket_same_bytes'])}")
+    dense = "the seed's dense transposed Zarr read (in-process)"
+    lines.append(f"{dense:62} {cell(report['reads'][f]['dense_zarr'])}")
+    return "\n".join(lines) + "\n"

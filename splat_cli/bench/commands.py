@@ -174,7 +174,7 @@ def run_transpose(args) -> int:
 
 
 def run_api(args) -> int:
-    from splat_cli.bench.api import bench_api
+    from splat_cli.bench.api import bench_api, render_api
     from splat_cli.bench.http import api_server
     from splat_cli.bench.load import load_test
 
@@ -194,38 +194,7 @@ def run_api(args) -> int:
     if args.json:
         print_json(report)
         return 0
-    print(f"{report['n_samples']:,} samples x {report['n_features']:,} features")
-    print(
-        f"{'feature':>8} {'nnz':>9} {'read ms':>8} {'dense ms':>9} {'ratio':>6} "
-        f"{'top20':>7} {'summary':>8} {'arrow':>8} {'a.p99':>8} {'json':>9} {'a/dense':>8} "
-        f"{'ref.arrow':>9} {'ref.json':>9}"
-    )
-    for f, http in report["http"].items():
-        r = report["reads"][f]
-        print(
-            f"{f:>8} {r['nnz']:>9,} {r['ours']['median_ms']:>8.3f} "
-            f"{r['dense_zarr']['median_ms']:>9.2f} {r['ratio']:>6.0f} "
-            f"{http['top20_examples']['median_ms']:>7.2f} "
-            f"{http['feature_summary']['median_ms']:>8.2f} "
-            f"{http['activations_arrow']['median_ms']:>8.2f} "
-            f"{http['activations_arrow']['p99_ms']:>8.2f} "
-            f"{http['activations_json']['median_ms']:>9.1f} "
-            f"{http['arrow_ratio_vs_dense_zarr']:>8.1f} "
-            f"{http['reference_client_arrow']['median_ms']:>9.2f} "
-            f"{http['reference_client_json']['median_ms']:>9.1f}"
-        )
-    print(
-        "(medians in ms; ratio = dense row read / our feature read, in-process; a/dense = "
-        "dense row read / our Arrow answer through HTTP; answer cache off; ref.* = the "
-        "reference client's call: new connection, /health, the list, parsed)"
-    )
-    big = report["largest"]
-    print(
-        f"largest feature {big['feature']} ({big['nnz']:,} activations), Arrow through HTTP: "
-        f"{big['arrow_median_ms']} ms rebuilt each time, {big['arrow_cached_median_ms']} ms "
-        f"from the answer cache; median read ratio vs dense Zarr over the features: "
-        f"{report['read_ratio_median']:.0f}x"
-    )
+    print(render_api(report), end="")
     for load in report.get("load", []):
         print(
             f"load ({load['mix']} mix): {load['clients']} clients x {load['seconds']} s: "

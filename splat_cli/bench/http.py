@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +52,11 @@ def api_server(
         try:
             _wait_healthy(url, proc, log)
             yield url
+        except Exception as e:  # the server's side of the story, if it has one
+            log.seek(0)
+            state = "running" if proc.poll() is None else f"exited {proc.returncode}"
+            e.add_note(f"API server at {url} ({state}), its log:\n{log.read()[-4000:]}")
+            raise
         finally:
             proc.terminate()
             try:
@@ -70,3 +76,30 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log, seconds: float = 120) -
                 return
         time.sleep(0.1)
     raise TimeoutError(f"API server at {url} did not answer /health in {seconds:.0f} s")
+
+
+@contextlib.contextmanager
+def raw_server(body: bytes) -> Iterator[str]:
+    """A plain socket thread answering every HTTP request with `body`: the floor of moving
+    those bytes over loopback to the same client, with no framework and nothing computed."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n"
+    head += b"content-length: %d\r\n\r\n" % len(body)
+
+    def serve():
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = sock.accept()
+                with conn, conn.makefile("rb") as requests:
+                    while requests.readline():  # a request line, then headers to a blank line
+                        while requests.readline() not in (b"\r\n", b""):
+                            pass
+                        conn.sendall(head)
+                        conn.sendall(body)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import numpy as np
+import pyarrow as pa
 
 from splat_core.builds.sample_meta import SampleMeta
 from splat_core.builds.samples import SampleTable
@@ -84,6 +85,13 @@ class SampleIndex:
     @functools.cached_property
     def packed_tokens(self) -> PackedTokens:
         return PackedTokens(self.offsets, self.token_ids, len(self.vocab))
+
+    def token_lists(self) -> pa.ListArray:
+        """Every sample's input token ids, in sample order (views of the flat arrays)."""
+        wide = int(self.offsets[-1]) >= 2**31
+        offsets = np.asarray(self.offsets, dtype=np.int64 if wide else np.int32)
+        kind = pa.LargeListArray if wide else pa.ListArray
+        return kind.from_arrays(pa.array(offsets), pa.array(self.token_ids))
 
     def tokens(self, sample_id: int) -> list[str]:
         a, b = self.offsets[sample_id], self.offsets[sample_id + 1]

@@ -20,6 +20,7 @@ from splat_core.query.activation_list import activation_table, select_rows
 from splat_core.query.encode import Encoder, Encoding, WhatIf
 from splat_core.query.errors import UnknownFeatureError, UnknownSampleError
 from splat_core.query.examples import Example, SampleIndex, quantile_pick
+from splat_core.query.json_rows import RowTails
 from splat_core.query.snapshot import Snapshot
 from splat_core.query.tables import KeyedTable
 from splat_core.sparse import CSCStore
@@ -45,6 +46,15 @@ class Reader(Snapshot):
             return SampleIndex(shards)
 
         return self.cached("samples", ("samples",), load)
+
+    def row_tails(self, include_abilities: bool = True) -> RowTails:
+        """Every sample's JSON row text after its activation (json_rows.py), written once."""
+
+        def load():
+            idx = self.samples
+            return RowTails(idx.weapon, idx.token_lists() if include_abilities else None)
+
+        return self.cached(f"row_tails:{include_abilities}", ("samples",), load)
 
     def activation_shards(self) -> list:
         """The activation CSR shards (`CSRStore`), in sample order."""

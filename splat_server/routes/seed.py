@@ -96,13 +96,14 @@ def _answer(cache: AnswerCache, r: Reader, kind: str, params: tuple, build) -> t
     return body, timing["ms"], hit
 
 
-def _list(r: Reader, feature_id: int, options: tuple) -> pa.Table:
-    limit, sample_frac, seed, include_abilities, shape = options
+def _read(r: Reader, feature_id: int, options: tuple, tokens: bool) -> pa.Table:
+    """The activation list as the store keeps it (activation_list.py), with the tokens if
+    `tokens`; the reference answers an unknown id with an empty list."""
+    limit, sample_frac, seed, *_ = options
     try:
-        table = r.activation_list(feature_id, limit, sample_frac, seed, include_abilities)
-    except UnknownFeatureError:  # the reference answers an empty list
-        table = wire.empty_list(include_abilities)
-    return wire.shaped(table, shape)
+        return r.activation_list(feature_id, limit, sample_frac, seed, tokens)
+    except UnknownFeatureError:
+        return wire.empty_list(tokens)
 
 
 @router.get(
@@ -111,10 +112,15 @@ def _list(r: Reader, feature_id: int, options: tuple) -> pa.Table:
     summary="A feature's nonzero activations with weapon and tokens, highest first",
 )
 async def activations(feature_id: PathId, r: ReaderDep, state: StateDep, options: ListParams):
+    *_, include_abilities, shape = options
+
     def build():
         start = time.perf_counter()
-        table = _list(r, feature_id, options)
-        return wire.json_list(feature_id, table, (time.perf_counter() - start) * 1000)
+        # the reference's rows come from each sample's written tail: no token lists to read
+        table = _read(r, feature_id, options, include_abilities and shape == "splat")
+        tails = r.row_tails(include_abilities) if shape == "reference" else None
+        ms = (time.perf_counter() - start) * 1000
+        return wire.json_list(feature_id, table, shape, include_abilities, tails, ms)
 
     # serialized here: validating 10^5 row models would cost more than the read itself
     key = (feature_id, *options)
@@ -133,7 +139,9 @@ async def activations_arrow(
     feature_id: PathId, r: ReaderDep, state: StateDep, options: ListParams,
     format: Literal["file", "stream"] = FORMAT,
 ):  # fmt: skip
-    build = lambda: wire.ipc_bytes(_list(r, feature_id, options), format)  # noqa: E731
+    include_abilities, shape = options[-2:]
+    table = lambda: wire.shaped(_read(r, feature_id, options, include_abilities), shape)  # noqa: E731
+    build = lambda: wire.ipc_bytes(table(), format)  # noqa: E731
     key = (feature_id, *options, format)
     body, ms, hit = await state.pool.run(lambda: _answer(state.cache, r, "arrow", key, build))
     headers = {

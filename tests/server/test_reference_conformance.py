@@ -15,11 +15,36 @@ import polars as pl
 import pytest
 
 from splat_cli.bench.http import api_server
+from tests.helpers import ROOT
 
 LIMITS = (None, 0, 1, 7, 10**6)
 FRACS = (None, 0.0, 0.5, 1.0)
 COMBOS = list(itertools.product(LIMITS, FRACS, (True, False)))
 REFERENCE_COLUMNS = ["activation", "weapon_id", "ability_input_tokens"]
+
+
+ARTIFACT = ROOT / "test-artifacts" / "conformance.md"  # the table, for a reader
+TABLE: list[str] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def conformance_table():
+    """Each checked route and parameter combination, written as a Markdown table at the end."""
+    yield
+    ARTIFACT.parent.mkdir(exist_ok=True)
+    head = "| route | parameters | columns (dtypes) | rows compared | result |\n"
+    ARTIFACT.write_text(head + "|---|---|---|---|---|\n" + "".join(TABLE))
+
+
+@pytest.fixture
+def record(request):
+    """record(route, params, columns, rows): a table row, pass or fail as the test ends."""
+    rows = []
+    yield lambda *cells: rows.append(cells)
+    report = getattr(request.node, "rep_call", None)  # tests/conftest.py keeps it
+    result = "pass" if report is not None and report.passed else "FAIL"
+    TABLE.extend(f"| {route} | {params} | {columns} | {n} | {result} |\n"
+                 for route, params, columns, n in rows)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +110,17 @@ def expected(dense, tiny_reader, f, limit, sample_frac, include_abilities) -> di
 
 @pytest.mark.parametrize(("limit", "sample_frac", "include_abilities"), COMBOS)
 def test_the_reference_client_reads_every_combination(
-    url, dense, tiny_reader, feature, limit, sample_frac, include_abilities
+    url, dense, tiny_reader, feature, record, limit, sample_frac, include_abilities
 ):
     options = {"limit": limit, "sample_frac": sample_frac, "include_abilities": include_abilities}
     want = expected(dense, tiny_reader, feature, **options)
     names = REFERENCE_COLUMNS if include_abilities else REFERENCE_COLUMNS[:2]
+    dtypes = ["Float32", "Int64", "List(Int64)"][: len(names)]
+    params = ", ".join(f"{k}={v}" for k, v in _params(**options).items()) or "(none)"
+    n = len(want["activation"])
+    columns = ", ".join(f"{c} ({t})" for c, t in zip(names, dtypes, strict=True))
+    record("GET /activations/{id}/arrow: polars.read_ipc", params, columns, n)
+    record("GET /activations/{id}: JSON data rows", params, columns + "; float64 text", n)
     df, headers = reference_arrow(url, feature, **options)
     assert df.columns == names
     assert df.dtypes == [pl.Float32, pl.Int64, pl.List(pl.Int64)][: len(names)]
@@ -108,14 +139,16 @@ def test_the_reference_client_reads_every_combination(
     assert body["columns"] == names and body["feature_id"] == feature
     assert [list(row) for row in body["data"]] == [names] * len(body["data"])
     assert [row["weapon_id"] for row in body["data"]] == want["weapon_id"]
-    np.testing.assert_array_equal(np.float32([row["activation"] for row in body["data"]]),
-                                  np.float32(want["activation"]))  # fmt: skip
+    # the exact double of each float32, as the reference's Python floats: not float32 text
+    assert [row["activation"] for row in body["data"]] == want["activation"]
     if include_abilities:
         tokens = [row["ability_input_tokens"] for row in body["data"]]
         assert tokens == want["ability_input_tokens"]
 
 
-def test_an_unknown_feature_is_an_empty_frame_the_client_carries_on_with(url, tiny_reader):
+def test_an_unknown_feature_is_an_empty_frame_the_client_carries_on_with(url, tiny_reader, record):
+    columns = "activation (Float32), weapon_id (Int64), ability_input_tokens (List(Int64))"
+    record("GET /activations/{unknown id}/arrow", "(none)", columns, "0 (empty frame)")
     df, headers = reference_arrow(url, tiny_reader.n_features, limit=None, sample_frac=None,
                                   include_abilities=True)  # fmt: skip
     assert df.height == 0 and df.columns == REFERENCE_COLUMNS
@@ -123,9 +156,22 @@ def test_an_unknown_feature_is_an_empty_frame_the_client_carries_on_with(url, ti
     assert headers["x-num-rows"] == "0"
 
 
-def test_the_vocabularies_as_the_client_reads_them(url, tiny_reader):
+def test_the_vocabularies_as_the_client_reads_them(url, tiny_reader, record):
+    record("GET /context/vocab", "(none)", "vocab, weapon_vocab", "every token and weapon")
     with httpx.Client(timeout=30) as client:
         body = client.get(f"{url}/context/vocab").json()
     vocab, weapons = tiny_reader.vocabularies
     assert body["vocab"] == dict(vocab.token_to_id)
     assert body["weapon_vocab"] == dict(weapons.key_to_index)
+
+
+def test_health_and_feature_ids_as_the_client_reads_them(url, tiny_reader, record):
+    record("GET /health", "(none)", "status, model_type, n_features, uptime_seconds", 1)
+    record("GET /features", "(none)", "feature_ids", tiny_reader.n_features)
+    with httpx.Client(timeout=2) as client:
+        health = client.get(f"{url}/health").json()
+    assert health["status"] == "healthy" and health["n_features"] == tiny_reader.n_features
+    assert isinstance(health["model_type"], str) and health["uptime_seconds"] >= 0
+    with httpx.Client(timeout=10) as client:
+        ids = client.get(f"{url}/features").json()["feature_ids"]
+    assert ids == list(range(tiny_reader.n_features))

@@ -137,7 +137,7 @@ def kill_at(home: Path, args: tuple[str, ...], point: int, timeout: float = 900)
         if reached:
             run.kill()
             break
-        time.sleep(0.05)
+        time.sleep(0.005)  # a tiny run's first staging folder lives for some 50 ms
     return run.wait()
 
 

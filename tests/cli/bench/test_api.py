@@ -4,8 +4,10 @@ its figures come from the seed-scale run, not from here)."""
 from __future__ import annotations
 
 import json
+import socket
 
-from splat_cli.bench.http import api_server
+from splat_cli.bench.api import ROUTES, Client
+from splat_cli.bench.http import api_server, raw_server
 from splat_cli.bench.load import load_test
 from splat_cli.main import main
 
@@ -22,7 +24,33 @@ def test_bench_api_reports_every_feature_and_agrees_with_the_store(home, tmp_pat
         assert row["ratio"] > 0 and http["activations_arrow"]["rows"] == row["nnz"]
         assert http["reference_client_arrow"]["rows"] == row["nnz"]
         assert http["reference_client_json"]["rows"] == row["nnz"]
-    assert "largest feature" in capsys.readouterr().out
+    largest = report["largest"]
+    # the raw-socket floor moved the largest feature's exact Arrow answer
+    assert (
+        largest["arrow_bytes"]
+        == report["http"][str(largest["feature"])]["activations_arrow"]["bytes"]
+    )
+    assert largest["raw_socket_same_bytes"]["n"] == 2
+    printed = capsys.readouterr().out
+    assert "largest feature" in printed and "raw socket" in printed
+    assert set(report["http_cached"][str(largest["feature"])]) >= set(ROUTES)
+
+
+def test_a_client_reconnects_when_the_server_closed_its_idle_connection(home):
+    with api_server(home) as url:
+        client = Client(url)
+        first = client.get("/health")
+        client.conn.sock.shutdown(socket.SHUT_RDWR)  # as uvicorn does after 5 s idle
+        assert json.loads(client.get("/health"))["status"] == json.loads(first)["status"]
+        client.close()
+
+
+def test_the_raw_socket_serves_the_bytes_it_was_given():
+    body = bytes(range(256)) * 1000
+    with raw_server(body) as url:
+        client = Client(url)
+        assert client.get("/") == body and client.get("/again") == body  # keep-alive
+        client.close()
 
 
 def test_load_test_counts_requests_and_errors(home):

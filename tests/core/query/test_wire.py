@@ -64,16 +64,35 @@ def test_an_empty_list_has_the_activation_lists_schema(tiny_reader, feature):
         assert empty.num_rows == 0 and empty.schema == full.schema
 
 
-def test_json_rows_are_the_tables_rows(tiny_reader, feature):
-    table = wire.shaped(tiny_reader.activation_list(feature, limit=30), "reference")
-    body = json.loads(wire.json_list(feature, table, 1.23456))
+@pytest.mark.parametrize("abilities", [True, False])
+@pytest.mark.parametrize("shape", wire.SHAPES)
+def test_json_rows_are_the_lists_rows(tiny_reader, feature, shape, abilities):
+    read_tokens = abilities and shape == "splat"  # the reference's come from the row tails
+    table = tiny_reader.activation_list(feature, limit=30, include_abilities=read_tokens)
+    tails = tiny_reader.row_tails(abilities) if shape == "reference" else None
+    body = json.loads(wire.json_list(feature, table, shape, abilities, tails, 1.23456))
     assert list(body) == ["feature_id", "n_rows", "columns", "data", "load_time_ms"]
-    assert body["n_rows"] == 30 and body["columns"] == table.column_names
+    names = ["activation", "weapon_id", "ability_input_tokens"][: 3 if abilities else 2]
+    if shape == "splat":
+        names = ["sample_id", *names]
+    assert body["n_rows"] == 30 and body["columns"] == names
     assert body["load_time_ms"] == 1.235
-    acts = table.column("activation").to_numpy()
-    weapons = table.column("weapon_id").to_pylist()
-    tokens = table.column("ability_input_tokens").to_pylist()
-    for row, a, w, t in zip(body["data"], acts, weapons, tokens, strict=True):
-        assert list(row) == table.column_names
-        assert np.float32(row["activation"]) == a and row["weapon_id"] == w
-        assert row["ability_input_tokens"] == t
+    # against a direct computation from the samples' flat arrays
+    idx = tiny_reader.samples
+    ids, acts = tiny_reader.activations(feature, limit=30)
+    for row, s, a in zip(body["data"], ids.tolist(), acts, strict=True):
+        assert list(row) == names
+        assert row["activation"] == float(a)  # the float32's exact value, as Python writes it
+        assert row["weapon_id"] == int(idx.weapon[s])
+        if abilities:
+            a0, a1 = idx.offsets[s], idx.offsets[s + 1]
+            assert row["ability_input_tokens"] == idx.token_ids[a0:a1].tolist()
+        if shape == "splat":
+            assert row["sample_id"] == s
+
+
+def test_json_of_an_empty_list(tiny_reader):
+    for shape in wire.SHAPES:
+        tails = tiny_reader.row_tails(True)
+        body = json.loads(wire.json_list(7, wire.empty_list(True), shape, True, tails, 0.0))
+        assert body["n_rows"] == 0 and body["data"] == []
