@@ -15,7 +15,7 @@ from splat_assets.checks import ALL_CHECKS
 from splat_assets.executors import executor_from_env
 from splat_assets.io_managers import io_managers
 from splat_assets.resources import SplatSettings, default_settings
-from splat_assets.schedules import build_shard_schedule
+from splat_assets.schedules import build_automation_sensor, build_shard_schedule
 from splat_assets.specs import shard_partitions
 from splat_core.store.contract import SHARD_ASSETS
 
@@ -33,6 +33,7 @@ def build_definitions(settings: SplatSettings | None = None) -> dg.Definitions:
         asset_checks=ALL_CHECKS,
         jobs=[shards_job],
         schedules=[build_shard_schedule(shards_job, shard_keys(settings), settings)],
+        sensors=[build_automation_sensor()],
         executor=executor_from_env(),
         resources={"settings": settings, **io_managers(settings.home)},
     )

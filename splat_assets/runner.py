@@ -18,8 +18,9 @@ import dagster as dg
 
 from splat_assets.definitions import all_assets_job, shard_keys
 from splat_assets.resources import WRITER_TAG, default_settings
-from splat_core.store import publishing
-from splat_core.store.contract import ASSET_NAMES, SPECS
+from splat_core.pipeline.freshness import why_stale_asset
+from splat_core.store import catalog, publishing
+from splat_core.store.contract import ASSET_NAMES, SPECS, check_names
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -33,14 +34,14 @@ class GraphRun(NamedTuple):
     """Seconds spent per asset (its partitions summed), in graph order."""
     run_ids: list[str]
     """The Dagster run of each stage, in order."""
+    up_to_date: list[str]
+    """Assets (partitions as 'name [key]') skipped as up to date."""
 
 
 def stages(select: Sequence[str] | None) -> list[tuple[list[str], bool]]:
     """Consecutive runs of assets with the same partitioning, in graph order."""
     chosen = set(select or ASSET_NAMES)
-    unknown = chosen - set(ASSET_NAMES)
-    if unknown:
-        raise ValueError(f"unknown assets {sorted(unknown)}; choose from {', '.join(ASSET_NAMES)}")
+    check_names(chosen)
     out: list[tuple[list[str], bool]] = []
     for name in ASSET_NAMES:
         if name not in chosen:
@@ -60,19 +61,51 @@ def run_stages(
     select: Sequence[str] | None = None,
     progress: Callable[[str], None] = print,
     wait_s: float = 0.0,
+    config=None,
+    force: bool = False,
 ) -> GraphRun:
     """Every stage in order, as one writer of the home (a second writer is refused,
     WriterBusy, or waited for up to `wait_s`); a failed run or a failed check stops the
-    graph there. Readers keep the previous generation until the graph is consistent."""
+    graph there. Readers keep the previous generation until the graph is consistent.
+
+    Only what is missing or stale runs (pipeline/freshness.py, with `config`: a
+    SplatConfig), unless `force`; each stage is planned after the one before published,
+    so an upstream recompute with identical content leaves its dependents skipped."""
     with publishing.writing(home, wait_s) as owner:
-        return _run_stages(launch, {WRITER_TAG: owner}, partition_keys, select, progress)
+        plan = Plan(home, config, force)
+        return _run_stages(launch, {WRITER_TAG: owner}, partition_keys, select, progress, plan)
 
 
-def _run_stages(launch, tags, partition_keys, select, progress) -> GraphRun:
+class Plan:
+    """Which assets of a stage to run for a partition: the stale ones and what depends on
+    them within the stage (planned before the stage, so they cannot know yet)."""
+
+    def __init__(self, home: str, config, force: bool):
+        self.home, self.config, self.force = home, config, force
+        self.up_to_date: list[str] = []
+
+    def todo(self, names: list[str], key: str | None) -> list[str]:
+        if self.force:
+            return names
+        cat = catalog.read_catalog(self.home)
+        chosen: set[str] = set()
+        for name in names:  # graph order: a dependency comes first
+            deps = set(SPECS[name].deps) & chosen
+            if deps or why_stale_asset(cat, name, key, self.config) is not None:
+                chosen.add(name)
+            else:
+                self.up_to_date.append(name + (f" [{key}]" if key else ""))
+        return [n for n in names if n in chosen]
+
+
+def _run_stages(launch, tags, partition_keys, select, progress, plan) -> GraphRun:
     seconds: dict[str, float] = {}
     run_ids: list[str] = []
-    for names, partitioned in stages(select):
+    for stage, partitioned in stages(select):
         for key in partition_keys if partitioned else [None]:
+            names = plan.todo(stage, key)
+            if not names:
+                continue
             label = "+".join(names) + (f" [{key}]" if key else "")
             progress(f"materializing {label}")
             start = time.perf_counter()
@@ -88,7 +121,7 @@ def _run_stages(launch, tags, partition_keys, select, progress) -> GraphRun:
             if failed:
                 raise RuntimeError(f"{label}: checks failed: {', '.join(failed)}")
             progress(f"  done {label} in {time.perf_counter() - start:.1f}s")
-    return GraphRun(seconds, run_ids)
+    return GraphRun(seconds, run_ids, plan.up_to_date)
 
 
 def materialize_graph(
@@ -97,8 +130,9 @@ def materialize_graph(
     select: Sequence[str] | None = None,
     progress: Callable[[str], None] = print,
     wait_s: float = 0.0,
-) -> dict[str, float]:
-    """Every stage in this process, on `defs`; returns seconds spent per asset."""
+    force: bool = False,
+) -> GraphRun:
+    """Every stage in this process, on `defs`: what is missing or stale, or all if `force`."""
     assets, checks = list(defs.assets or []), list(defs.asset_checks or [])
     keys = defs.resolve_asset_graph().get(dg.AssetKey("samples")).partitions_def
     resources = defs.resources or {}
@@ -110,14 +144,16 @@ def materialize_graph(
             resources=resources, raise_on_error=True, run_config=QUIET, tags=tags,
         ))  # fmt: skip
 
-    home = resources["settings"].home
-    return run_stages(launch, home, keys.get_partition_keys(), select, progress, wait_s).seconds
+    settings = resources["settings"]
+    return run_stages(launch, settings.home, keys.get_partition_keys(), select, progress, wait_s,
+                      settings.config(), force)  # fmt: skip
 
 
 def execute_graph(
     instance: dg.DagsterInstance,
     select: Sequence[str] | None = None,
     progress: Callable[[str], None] = print,
+    force: bool = False,
 ) -> list[str]:
     """Every stage as a run of the reconstructable all-assets job, on the executor of
     SPLAT_EXECUTOR (e.g. a Dask cluster); returns the run ids."""
@@ -128,7 +164,9 @@ def execute_graph(
         return dg.execute_job(job, instance, run_config=QUIET, tags=tags,
                               asset_selection=[dg.AssetKey(n) for n in names])  # fmt: skip
 
-    return run_stages(launch, default_settings().home, shard_keys(), select, progress).run_ids
+    settings = default_settings()
+    return run_stages(launch, settings.home, shard_keys(), select, progress,
+                      config=settings.config(), force=force).run_ids  # fmt: skip
 
 
 def _step_seconds(result) -> dict[str, float]:

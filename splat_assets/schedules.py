@@ -15,7 +15,8 @@ def build_shard_schedule(
     job: dg.UnresolvedAssetJobDefinition, partition_keys: list[str], settings: SplatSettings,
     cron: str = "0 * * * *",
 ) -> dg.ScheduleDefinition:  # fmt: skip
-    @dg.schedule(job=job, cron_schedule=cron, name="backfill_stale_shards")
+    @dg.schedule(job=job, cron_schedule=cron, name="backfill_stale_shards",
+                 default_status=dg.DefaultScheduleStatus.RUNNING)  # fmt: skip
     def backfill_stale_shards(context: dg.ScheduleEvaluationContext):
         """One run per shard whose samples/pooled/activations are missing, or were computed
         from builds, a model, an SAE or settings that have changed since."""
@@ -29,3 +30,14 @@ def build_shard_schedule(
             yield dg.RunRequest(run_key=f"shard-{key}-{tick}", partition_key=key)
 
     return backfill_stale_shards
+
+
+def build_automation_sensor() -> dg.AutomationConditionSensorDefinition:
+    """Evaluates the eager conditions (specs.py) of the assets after the shards; on by
+    default, as the schedule: a home served from Dagster keeps itself current. Runs it
+    launches take the home's writer lock like any other (a CLI run meanwhile waits or is
+    refused, never interleaved)."""
+    return dg.AutomationConditionSensorDefinition(
+        "follow_upstream", target=dg.AssetSelection.all(),
+        default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=60,
+    )  # fmt: skip

@@ -5,6 +5,7 @@ from its spec, and the one way results and check outcomes become Dagster events.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,8 +14,9 @@ import dagster as dg
 from splat_assets.io_managers import Staged
 from splat_assets.resources import SplatSettings, coordinated, writer
 from splat_core.pipeline.checks import CheckOutcome, StepResult, check_intact
+from splat_core.pipeline.code_versions import asset_code_version
 from splat_core.pipeline.config import SplatConfig
-from splat_core.store import catalog, contract
+from splat_core.store import catalog, contract, integrity
 
 # Everything downstream of the shards follows their updates by declarative automation (the
 # shard schedule backfills the shards themselves).
@@ -23,7 +25,7 @@ FOLLOWS_UPSTREAM = ("sae", "analysis")  # asset groups
 
 
 def shard_partitions(n_shards: int) -> dg.StaticPartitionsDefinition:
-    return dg.StaticPartitionsDefinition([f"{i:03d}" for i in range(n_shards)])
+    return dg.StaticPartitionsDefinition(contract.shard_keys(n_shards))
 
 
 def splat_asset(
@@ -54,6 +56,7 @@ def splat_asset(
             ins=ins,
             deps=[d for d in spec.deps if d not in inputs] or None,
             check_specs=check_specs(spec) if in_body else None,
+            code_version=asset_code_version(name),
         )(fn)
 
     return decorate
@@ -68,17 +71,38 @@ def check_specs(spec: contract.AssetSpec) -> list[dg.AssetCheckSpec]:
 
 
 def dagster_metadata(meta: dict) -> dict:
-    """Scalars and text stay as they are; dicts and lists become JSON metadata values."""
-    return {
-        k: dg.MetadataValue.json(v) if isinstance(v, dict | list) else v for k, v in meta.items()
-    }
+    """Scalars and text stay as they are; a list of flat rows (a training curve, per-epoch
+    metrics) becomes a table the asset page shows; other dicts and lists JSON values."""
+    return {k: _table(v) if _is_rows(v) else dg.MetadataValue.json(v)
+            if isinstance(v, dict | list) else v for k, v in meta.items()}  # fmt: skip
+
+
+def _is_rows(value) -> bool:
+    """A non-empty list of dicts with the same keys and scalar values."""
+    if not (isinstance(value, list) and value and isinstance(value[0], dict)):
+        return False
+    keys, scalar = value[0].keys(), (bool, int, float, str)
+    return all(isinstance(r, dict) and r.keys() == keys
+               and all(isinstance(x, scalar) for x in r.values()) for r in value)  # fmt: skip
+
+
+def _table(rows: list[dict]) -> dg.TableMetadataValue:
+    kinds = {bool: "bool", int: "int", float: "float", str: "string"}
+    columns = [dg.TableColumn(k, kinds[type(v)]) for k, v in rows[0].items()]
+    records = [dg.TableRecord(r) for r in rows]
+    return dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns))
 
 
 def published(context, out: Path, metadata: dict, config: SplatConfig) -> dg.Output:
     """The staged directory for the IO manager to publish, with its metadata, the config it
     was computed with (fingerprinted into its lineage) and the writer holding the home."""
     staged = Staged(out, metadata, config, writer(context), not coordinated(context))
-    return dg.Output(staged, metadata=dagster_metadata(metadata))
+    # the data version is the content fingerprint the published version will have: an
+    # identical recompute leaves its dependents in sync, in the UI as in lineage
+    version = dg.DataVersion(integrity.content_fingerprint(out))
+    with warnings.catch_warnings():  # "beta" in 1.13 (pinned), and what its UI reads
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.Output(staged, metadata=dagster_metadata(metadata), data_version=version)
 
 
 def check_result(outcome: CheckOutcome, name: str | None = None) -> dg.AssetCheckResult:

@@ -6,7 +6,7 @@ import os
 import time
 
 from splat_cli.common import add_home_option, add_profile_options, fail, progress
-from splat_core.store import homes, lock, publishing
+from splat_core.store import contract, homes, lock, publishing
 from splat_core.store.catalog import read_catalog
 from splat_core.store.homes import splat_home
 
@@ -20,6 +20,10 @@ def register(sub) -> None:
         help="only these assets (in graph order), e.g. --select sae activations feature_store",
     )  # fmt: skip
     p.add_argument(
+        "--force", action="store_true",
+        help="recompute every (selected) asset, even those that are up to date",
+    )  # fmt: skip
+    p.add_argument(
         "--wait", type=float, default=0.0, metavar="SECONDS",
         help="wait this long for another run writing the home to finish (default: refuse)",
     )  # fmt: skip
@@ -30,34 +34,68 @@ def run(args) -> int:
     from splat_core.pipeline.config import load_config  # imports torch: on use only
     from splat_core.pipeline.preflight import check_sources
 
-    try:  # fail fast, before anything is published: the config, then every outside source
-        check_sources(load_config(args.profile, args.overrides))
+    home = homes.resolve(splat_home(args.home))
+    try:  # fail fast, before anything is published: names and config first
+        contract.check_names(args.select or ())
+        config = load_config(args.profile, args.overrides)
+    except (ValueError, FileNotFoundError) as e:
+        return fail(str(e))
+    if not args.force and _up_to_date(home, config, args.select):
+        return 0
+    try:  # then every outside source the run reads
+        check_sources(config)
     except (ValueError, FileNotFoundError) as e:
         return fail(str(e))
     from splat_assets.definitions import build_definitions
     from splat_assets.instance import get_instance
     from splat_assets.resources import SplatSettings
-    from splat_assets.runner import materialize_graph, stages
+    from splat_assets.runner import materialize_graph
 
-    home = homes.resolve(splat_home(args.home))
-    try:
-        stages(args.select)
-    except ValueError as e:
-        return fail(str(e))
     settings = SplatSettings(home=str(home), profile=args.profile, overrides=args.overrides)
     os.environ["SPLAT_HOME"] = str(home)
     start = time.perf_counter()
     try:  # the home first: a second writer is told at once, before Dagster loads
         with publishing.writing(home, args.wait):
             progress(f"materializing profile {args.profile!r} into {home}")
-            seconds = materialize_graph(build_definitions(settings), get_instance(home),
-                                        args.select, progress)  # fmt: skip
+            graph = materialize_graph(build_definitions(settings), get_instance(home),
+                                      args.select, progress, force=args.force)  # fmt: skip
     except lock.WriterBusy as e:
         return fail(str(e), code=1)
     except Exception as e:  # a step's own error is the useful message
         return fail(str(_user_error(e)), code=1)
-    print(format_report(read_catalog(home), seconds, time.perf_counter() - start))
+    print(format_report(read_catalog(home), graph.seconds, time.perf_counter() - start))
+    if graph.up_to_date:
+        print(format_up_to_date(graph.up_to_date, bool(graph.seconds)))
     return 0
+
+
+def _up_to_date(home, config, select) -> bool:
+    """Nothing (selected) is missing or stale: say so and stop, before Dagster loads."""
+    from splat_core.pipeline.freshness import stale_assets
+
+    if homes.is_remote(home):
+        return False  # the runner plans against the remote catalog itself
+    try:
+        stale = stale_assets(read_catalog(home), config, select)
+    except (OSError, ValueError):  # an unreadable catalog: the run says what is wrong
+        return False
+    if stale:
+        return False
+    print(f"every {'selected ' if select else ''}asset of {home} is up to date "
+          "(--force recomputes)")  # fmt: skip
+    return True
+
+
+def format_up_to_date(names: list[str], ran: bool) -> str:
+    """The assets skipped as up to date (their partitions counted, not listed)."""
+    counts: dict[str, int] = {}
+    for name in names:
+        asset = name.split(" [")[0]
+        counts[asset] = counts.get(asset, 0) + 1
+    listed = ", ".join(a if n == 1 and a in names else f"{a} ({n} partitions)"
+                       for a, n in counts.items())  # fmt: skip
+    head = "up to date, not recomputed" if ran else "every asset is up to date; nothing to do"
+    return f"\n{head}: {listed}\n(--force recomputes them)"
 
 
 def _user_error(error: BaseException) -> BaseException:

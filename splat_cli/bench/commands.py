@@ -101,7 +101,7 @@ def register(sub) -> None:
 
 def _register_faults(bench_sub) -> None:
     from splat_cli.bench.faults.damage import KINDS
-    from splat_cli.bench.faults.suite import POINTS
+    from splat_cli.bench.faults.runs import POINTS  # light: `splat --help` loads this
 
     f = bench_sub.add_parser(
         "faults",

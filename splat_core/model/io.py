@@ -11,11 +11,10 @@ from safetensors.torch import load_file, save_file
 
 from splat_core.atomic import atomic_dir
 from splat_core.model.set_completion import ModelParams, SetCompletionModel
+from splat_core.store.contract import METRICS_JSON, MODEL_PARAMS, MODEL_WEIGHTS
 
-WEIGHTS = "model.safetensors"
+WEIGHTS, PARAMS, METRICS = MODEL_WEIGHTS, MODEL_PARAMS, METRICS_JSON  # the contract's names
 REFERENCE_WEIGHTS = "model.pth"
-PARAMS = "model_params.json"
-METRICS = "metrics.json"
 
 # An older reference revision had a Dropout inside the layer MLP, shifting its last Linear to .3.
 _OLD_MLP_KEY = re.compile(r"^(transformer_layers\.\d+\.feedforward)\.3\.")

@@ -207,3 +207,17 @@ def feature_store_step(
     artifacts.mark(out, "feature_store", shape=[n_samples, sae.n_features])
     return {"n_samples": n_samples, "n_features": sae.n_features, **stats,
             "bytes": artifacts.dir_bytes(out)}  # fmt: skip
+
+
+# The step of each asset up to the feature store (analysis_steps.ANALYSIS_STEPS: the rest):
+# what its code version is derived from (code_versions.py).
+STEPS: dict[str, Callable] = {
+    "vocab": vocab_step,
+    "builds": builds_step,
+    "samples": samples_step,
+    "base_model": base_model_step,
+    "pooled": pooled_step,
+    "sae": sae_step,
+    "activations": activations_step,
+    "feature_store": feature_store_step,
+}

@@ -20,10 +20,9 @@ from splat_core.sae.base import SparseAutoencoder
 from splat_core.sae.config import SAEConfig
 from splat_core.sae.registry import build_sae
 from splat_core.sae.relu import ReluSAE
+from splat_core.store.contract import METRICS_JSON, SAE_CONFIG, SAE_WEIGHTS
 
-WEIGHTS = "sae.safetensors"
-CONFIG = "sae_config.json"
-METRICS = "metrics.json"
+WEIGHTS, CONFIG, METRICS = SAE_WEIGHTS, SAE_CONFIG, METRICS_JSON  # the contract's names
 REFERENCE_WEIGHTS = "sae_model_final.pth"
 REFERENCE_RUN_CONFIG = "sae_run_config.json"  # the reference's CLI dump, a fallback for dims
 

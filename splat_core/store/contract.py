@@ -15,9 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from splat_core.model import io as model_io
-from splat_core.sae import io as sae_io
-
 Group = Literal["data", "model", "sae", "analysis"]
 IOManager = Literal["parquet_io", "zarr_io", "checkpoint_io"]
 
@@ -31,6 +28,9 @@ POOLED_ZARR = "pooled.zarr"
 CSR_ZARR = "csr.zarr"
 CSC_ZARR = "csc.zarr"
 INFLUENCE_ZARR = "influence.zarr"
+MODEL_WEIGHTS, MODEL_PARAMS = "model.safetensors", "model_params.json"  # model/io.py
+SAE_WEIGHTS, SAE_CONFIG = "sae.safetensors", "sae_config.json"  # sae/io.py
+METRICS_JSON = "metrics.json"  # a checkpoint's training metrics
 VOCAB_FILES = (VOCAB_JSON, WEAPON_VOCAB_JSON)  # beside builds and samples: they decode them
 INTACT = "every published file matches the version's checksums (MANIFEST.json)"
 
@@ -104,7 +104,7 @@ ASSETS: tuple[AssetSpec, ...] = (
     ),
     AssetSpec(
         "base_model", "model", "checkpoint_io", "checkpoint",
-        (model_io.WEIGHTS, model_io.PARAMS, model_io.METRICS),
+        (MODEL_WEIGHTS, MODEL_PARAMS, METRICS_JSON),
         "SetCompletionModel trained on the builds, or imported from a reference checkpoint.",
         (Check("base_model_finite", "finite weights"),), deps=("builds",), kind="model",
     ),
@@ -122,7 +122,7 @@ ASSETS: tuple[AssetSpec, ...] = (
     ),
     AssetSpec(
         "sae", "sae", "checkpoint_io", "checkpoint",
-        (sae_io.WEIGHTS, sae_io.CONFIG, sae_io.METRICS),
+        (SAE_WEIGHTS, SAE_CONFIG, METRICS_JSON),
         "Sparse autoencoder on all pooled vectors (trained, or a reference import).",
         (Check("sae_quality",
                "explained variance, loss recovered and dead fraction within bounds"),),
@@ -167,6 +167,18 @@ SHARD_ASSETS: tuple[str, ...] = tuple(a.name for a in ASSETS if a.partitioned)
 ANALYSIS_ASSETS: tuple[str, ...] = tuple(a.name for a in ASSETS if a.group == "analysis")
 FEATURE_TABLES: tuple[str, ...] = tuple(a.name for a in ASSETS if a.part)
 TABLE_OF_PART: dict[str, str] = {a.part: a.name for a in ASSETS if a.part}
+
+
+def check_names(names) -> None:
+    """ValueError naming the unknown ones, if any of `names` is not an asset."""
+    unknown = set(names) - set(ASSET_NAMES)
+    if unknown:
+        raise ValueError(f"unknown assets {sorted(unknown)}; choose from {', '.join(ASSET_NAMES)}")
+
+
+def shard_keys(n_shards: int) -> list[str]:
+    """The partition keys of the shard assets: "000", "001", ..."""
+    return [f"{i:03d}" for i in range(n_shards)]
 
 
 def spec(name: str) -> AssetSpec:

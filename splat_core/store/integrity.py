@@ -63,14 +63,37 @@ def fingerprint(files: dict[str, dict]) -> str:
     return digest.hexdigest()[:16]
 
 
+def hashed_files(directory: Path) -> dict[str, dict]:
+    """{relative path: {sha256, bytes}} of every content file of a directory. The hashes of
+    the last directory hashed are kept (by size, mtime and inode), so that a step that
+    reports its content fingerprint before the publish does not hash its files twice."""
+    directory = Path(directory)
+    memo = _LAST_HASHED if _LAST_HASHED.get("dir") == directory else {}
+    files, stamps = {}, {}
+    for rel in _files(directory):
+        st = (directory / rel).stat()
+        stamps[rel] = (st.st_size, st.st_mtime_ns, st.st_ino)
+        known = memo.get("stamps", {}).get(rel) == stamps[rel]
+        sha = memo["files"][rel]["sha256"] if known else hash_file(directory / rel)
+        files[rel] = {"sha256": sha, "bytes": st.st_size}
+    _LAST_HASHED.clear()
+    _LAST_HASHED.update({"dir": directory, "files": files, "stamps": stamps})
+    return files
+
+
+_LAST_HASHED: dict = {}
+
+
+def content_fingerprint(directory: Path) -> str:
+    """The fingerprint the directory's manifest will have (`fingerprint`)."""
+    return fingerprint(hashed_files(directory))
+
+
 def write_manifest(directory: Path, **record) -> dict:
     """Hash every file of a (staging) directory into its MANIFEST.json, with `record`
     (asset, partition, version, lineage); returns the manifest."""
     directory = Path(directory)
-    files = {
-        rel: {"sha256": hash_file(directory / rel), "bytes": (directory / rel).stat().st_size}
-        for rel in _files(directory)
-    }
+    files = hashed_files(directory)
     manifest = {**record, "fingerprint": fingerprint(files), "files": files}
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return manifest

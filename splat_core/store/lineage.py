@@ -2,9 +2,10 @@
 
 Every version records, in its MANIFEST.json and its CURRENT.json pointer, the exact version
 and content fingerprint of each input (the contract's deps: the same shard of a
-partitioned input for a partitioned asset, every shard for an aggregate), and the
-fingerprints of its config sections and of the code. With one writer per home (lock.py)
-the inputs' current versions when an asset is published are the ones its step read.
+partitioned input for a partitioned asset, every shard for an aggregate), the fingerprint
+of its config sections and the code version of its step (pipeline/code_versions.py). With
+one writer per home (lock.py) the inputs' current versions when an asset is published are
+the ones its step read.
 
 Consistency is by content fingerprint: a version is consistent when every input it records
 is current with the same fingerprint. An identical rerun of an input therefore keeps its
@@ -15,9 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, is_dataclass
-from functools import cache
-from pathlib import Path
 
 from splat_core.store.contract import SPECS
 
@@ -75,7 +75,7 @@ def record(
 ) -> dict:
     """The lineage of a version about to be published: its inputs' current versions and
     fingerprints (the contract's inputs, unless `keys` names others: a synthesized asset),
-    and the fingerprints of its config sections and of the code."""
+    and the fingerprints of its config sections and the code version of its step."""
     current = entries(catalog)
     inputs = {}
     for key in input_keys(asset, partition, catalog) if keys is None else keys:
@@ -85,7 +85,7 @@ def record(
         inputs[key] = {"version": current[key]["version"],
                        "fingerprint": current[key].get("fingerprint")}  # fmt: skip
     return {"inputs": inputs, "config": config_fingerprint(asset, config),
-            "code": code_fingerprint()}  # fmt: skip
+            "code": code_version(asset)}  # fmt: skip
 
 
 def config_fingerprint(asset: str, config) -> str | None:
@@ -98,20 +98,28 @@ def config_fingerprint(asset: str, config) -> str | None:
     )
     values = {s: asdict(getattr(config, s)) if is_dataclass(config) else config[s]
               for s in sections}  # fmt: skip
-    blob = json.dumps(values, sort_keys=True, default=str).encode()
+    blob = json.dumps(_with_file_stamps(values), sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-@cache
-def code_fingerprint() -> str:
-    """16 hex digits over splat_core's source and data files: the code that computed it."""
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.suffix in (".py", ".csv") and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+def _with_file_stamps(value):
+    """Settings with every path to an existing file stamped with its size and mtime: an
+    outside source (a reference CSV, a checkpoint) edited in place makes its readers stale."""
+    if isinstance(value, dict):
+        return {k: _with_file_stamps(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_with_file_stamps(v) for v in value]
+    if isinstance(value, str) and value and os.path.isfile(value):
+        st = os.stat(value)
+        return {"path": value, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return value
+
+
+def code_version(asset: str) -> str | None:
+    """The code version of the asset's step (pipeline/code_versions.py)."""
+    from splat_core.pipeline.code_versions import asset_code_version  # the steps import us
+
+    return asset_code_version(asset)
 
 
 def stale_inputs(entry: dict, current: dict[str, dict]) -> list[str]:

@@ -8,11 +8,14 @@ import dagster as dg
 import numpy as np
 import pytest
 import zarr
+from dagster._utils.test.data_versions import get_stale_status_resolver  # pinned dagster
 
 from splat_assets import definitions
 from splat_assets.resources import SplatSettings
 from splat_assets.runner import materialize_graph
 from splat_core.pipeline import steps
+from splat_core.pipeline.code_versions import asset_code_version
+from splat_core.pipeline.freshness import stale_assets
 from splat_core.store import catalog
 from splat_core.store.artifacts import open_artifact
 from splat_core.store.contract import ANALYSIS_ASSETS
@@ -28,7 +31,7 @@ def materialized(tmp_path_factory):
     settings = SplatSettings(home=str(home), profile="tiny", overrides=TINY)
     defs = definitions.build_definitions(settings)
     with dg.instance_for_test(temp_dir=str(tmp_path_factory.mktemp("dagster"))) as instance:
-        seconds = materialize_graph(defs, instance, progress=lambda _m: None)
+        seconds = materialize_graph(defs, instance, progress=lambda _m: None).seconds
         yield home, defs, instance, seconds
 
 
@@ -151,3 +154,75 @@ def test_schedule_requests_stale_shards_by_lineage(materialized):
     # the same home under other sample settings: every shard was computed with the old ones
     other = SplatSettings(home=str(home), profile="tiny", overrides=["samples.seed=1"])
     assert _requested(definitions.build_definitions(other), instance) == ["000", "001"]
+
+
+# --- versions: these run last in the module, since they rematerialize its home ---------------
+
+
+def _statuses(defs, instance) -> dict[str, str]:
+    """Dagster's own stale status of every asset (partition), as the UI shows it."""
+    resolver = get_stale_status_resolver(instance, list(defs.assets))
+    out = {}
+    for a in defs.assets:
+        for key in a.keys:
+            parts = a.partitions_def.get_partition_keys() if a.partitions_def else [None]
+            for p in parts:
+                name = key.path[-1] + (f"/{p}" if p else "")
+                out[name] = resolver.get_status(key, p).value
+    return out
+
+
+def test_every_asset_has_a_code_version_and_reports_its_content_as_data_version(materialized):
+    home, defs, instance, _ = materialized
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        name = key.path[-1]
+        assert graph.get(key).code_version == asset_code_version(name)
+        event = instance.get_latest_materialization_event(key)
+        tags = event.asset_materialization.tags
+        entry = catalog.read_catalog(home)[name]
+        fingerprint = (entry["partitions"][event.asset_materialization.partition]["fingerprint"]
+                       if "partitions" in entry else entry["fingerprint"])  # fmt: skip
+        assert tags["dagster/data_version"] == fingerprint
+    assert set(_statuses(defs, instance).values()) == {"FRESH"}
+
+
+def test_an_identical_recompute_leaves_dependents_in_sync(materialized):
+    home, defs, instance, _ = materialized
+    before = catalog.read_catalog(home)["sae"]
+    run = materialize_graph(defs, instance, ["sae"], lambda _m: None, force=True)
+    after = catalog.read_catalog(home)["sae"]
+    assert run.seconds.get("sae", 0) > 0 and after["version"] != before["version"]
+    assert after["fingerprint"] == before["fingerprint"]  # seeded: the same weights
+    assert set(_statuses(defs, instance).values()) == {"FRESH"}
+    assert stale_assets(catalog.read_catalog(home), settings_of(defs).config()) == {}
+
+
+def test_a_changed_sae_marks_exactly_its_dependents_stale_then_one_run_brings_them_current(
+    materialized,
+):
+    home, defs, instance, _ = materialized
+    changed = definitions.build_definitions(
+        SplatSettings(home=str(home), profile="tiny", overrides=["sae.seed=1"]))  # fmt: skip
+    materialize_graph(changed, instance, ["sae"], lambda _m: None)
+    statuses = _statuses(changed, instance)
+    # Dagster marks what reads the SAE; splat's plan also what reads those (transitively)
+    direct = {"activations/000", "activations/001", "feature_store", "feature_influence",
+              "feature_neighbors"}  # fmt: skip
+    dependents = direct | {"feature_stats", "feature_histograms", "feature_tokens",
+                           "feature_weapons"}  # fmt: skip
+    assert {k for k, v in statuses.items() if v != "FRESH"} == direct
+    config = settings_of(changed).config()
+    assert set(stale_assets(catalog.read_catalog(home), config)) == dependents
+    run = materialize_graph(changed, instance, None, lambda _m: None)  # incremental
+    assert set(run.seconds) == {k.split("/")[0] for k in dependents}
+    assert {"sae", "pooled [000]", "samples [001]", "token_idf"} <= set(run.up_to_date)
+    assert set(_statuses(changed, instance).values()) == {"FRESH"}
+    assert stale_assets(catalog.read_catalog(home), config) == {}
+    # and again: nothing left to do
+    again = materialize_graph(changed, instance, None, lambda _m: None)
+    assert again.seconds == {} and again.run_ids == []
+
+
+def settings_of(defs) -> SplatSettings:
+    return defs.resources["settings"]

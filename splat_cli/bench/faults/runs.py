@@ -124,6 +124,9 @@ def materialize(home: Path, args: tuple[str, ...], fsize: int = 0) -> Finished:
     return Run(home, args, fsize).wait()
 
 
+POINTS = (0, 3, 9, 17)  # the suite's kill points (below)
+
+
 # Kill points: when the run has published this many versions (0: while it writes its first
 # staging folder, before any publish). Shards count one each.
 def kill_at(home: Path, args: tuple[str, ...], point: int, timeout: float = 900) -> Finished:

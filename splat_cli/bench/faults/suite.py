@@ -14,11 +14,9 @@ from splat_cli.bench.faults import damage, runs, scenarios
 from splat_cli.bench.faults.hostile import hostile_load
 from splat_cli.bench.http import api_server
 
-POINTS = (0, 3, 9, 17)  # versions published before the kill (0: while staging the first)
-
 
 def run_faults(
-    root: Path, points=POINTS, kinds=tuple(damage.KINDS), clients: int = 40,
+    root: Path, points=runs.POINTS, kinds=tuple(damage.KINDS), clients: int = 40,
     stalled: int = 10, seconds: float = 20.0, progress: Callable[[str], None] = print,
 ) -> dict:  # fmt: skip
     start = time.perf_counter()
