@@ -59,7 +59,7 @@ def run_stages(
     home: str,
     partition_keys: Sequence[str],
     select: Sequence[str] | None = None,
-    progress: Callable[[str], None] = print,
+    progress: Callable[[Step], None] = print,
     wait_s: float = 0.0,
     config=None,
     force: bool = False,
@@ -98,17 +98,35 @@ class Plan:
         return [n for n in names if n in chosen]
 
 
+class Step(NamedTuple):
+    """A progress event: a run of a stage started or finished. Printed, it is a plain
+    line; a terminal display (splat_cli/progress.py) draws a bar per stage from it."""
+
+    stage: str  # the stage's assets, "samples+pooled"
+    label: str  # this run: its assets and partition
+    done: int  # runs of the stage finished so far
+    total: int  # runs of the stage planned
+    seconds: float  # since the stage started
+    finished: bool  # this run finished (else it starts)
+
+    def __str__(self) -> str:
+        if not self.finished:
+            return f"materializing {self.label}"
+        return f"  done {self.label} ({self.done}/{self.total}, {self.seconds:.1f}s into the stage)"
+
+
 def _run_stages(launch, tags, partition_keys, select, progress, plan) -> GraphRun:
     seconds: dict[str, float] = {}
     run_ids: list[str] = []
     for stage, partitioned in stages(select):
-        for key in partition_keys if partitioned else [None]:
-            names = plan.todo(stage, key)
-            if not names:
-                continue
+        # a stage's runs do not change each other's staleness: plan them all at its start
+        runs = [(key, names) for key in (partition_keys if partitioned else [None])
+                if (names := plan.todo(stage, key))]  # fmt: skip
+        stage_start = time.perf_counter()
+        for done, (key, names) in enumerate(runs):
             label = "+".join(names) + (f" [{key}]" if key else "")
-            progress(f"materializing {label}")
-            start = time.perf_counter()
+            event = Step("+".join(stage), label, done, len(runs), 0.0, False)
+            progress(event)
             with launch(names, key, tags) as result:
                 run_ids.append(result.run_id)
                 for name, step_seconds in _step_seconds(result).items():
@@ -120,7 +138,8 @@ def _run_stages(launch, tags, partition_keys, select, progress, plan) -> GraphRu
                 raise RuntimeError(f"{label}: run {result.run_id} failed")
             if failed:
                 raise RuntimeError(f"{label}: checks failed: {', '.join(failed)}")
-            progress(f"  done {label} in {time.perf_counter() - start:.1f}s")
+            elapsed = time.perf_counter() - stage_start
+            progress(event._replace(done=done + 1, seconds=elapsed, finished=True))
     return GraphRun(seconds, run_ids, plan.up_to_date)
 
 
@@ -128,7 +147,7 @@ def materialize_graph(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     select: Sequence[str] | None = None,
-    progress: Callable[[str], None] = print,
+    progress: Callable[[Step], None] = print,
     wait_s: float = 0.0,
     force: bool = False,
 ) -> GraphRun:
@@ -152,7 +171,7 @@ def materialize_graph(
 def execute_graph(
     instance: dg.DagsterInstance,
     select: Sequence[str] | None = None,
-    progress: Callable[[str], None] = print,
+    progress: Callable[[Step], None] = print,
     force: bool = False,
 ) -> list[str]:
     """Every stage as a run of the reconstructable all-assets job, on the executor of

@@ -6,6 +6,7 @@ import os
 import time
 
 from splat_cli.common import add_home_option, add_profile_options, fail, progress
+from splat_cli.progress import StageBars
 from splat_core.store import contract, homes, lock, publishing
 from splat_core.store.catalog import read_catalog
 from splat_core.store.homes import splat_home
@@ -58,7 +59,7 @@ def run(args) -> int:
         with publishing.writing(home, args.wait):
             progress(f"materializing profile {args.profile!r} into {home}")
             graph = materialize_graph(build_definitions(settings), get_instance(home),
-                                      args.select, progress, force=args.force)  # fmt: skip
+                                      args.select, StageBars(), force=args.force)  # fmt: skip
     except lock.WriterBusy as e:
         return fail(str(e), code=1)
     except Exception as e:  # a step's own error is the useful message
