@@ -5,14 +5,17 @@ Derived, not kept by hand, at the grain of functions and classes (module imports
 every step to every module: the store's artifact readers import the model and SAE): from
 the step function, every splat_core function, class and plain constant its code names is
 followed, through module attributes too (`artifacts.write_samples`), recursively. The
-version hashes their source (constants by value). A test pins what belongs to which asset
+version hashes their syntax trees (comments, docstrings and layout do not count; constants
+by value). A test pins what belongs to which asset
 (tests/core/pipeline/test_code_versions.py), so the derivation stays honest.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import inspect
+import textwrap
 from collections.abc import Callable
 from functools import cache
 
@@ -89,10 +92,25 @@ def code_version(fn: Callable, package: str = PACKAGE) -> str:
 
 
 def _source(obj) -> str:
+    """The object's code as its syntax tree, without docstrings: a reworded comment or
+    docstring, or a reformatting, is not a change of what it computes."""
     try:
-        return inspect.getsource(obj)
-    except (OSError, TypeError):
+        tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
+    except (OSError, TypeError, SyntaxError):
         return repr(obj)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and _is_docstring(body[0]):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def _is_docstring(node) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(getattr(node, "value", None), ast.Constant)
+        and isinstance(node.value.value, str)
+    )
 
 
 def asset_code_version(asset: str) -> str | None:

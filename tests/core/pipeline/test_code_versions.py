@@ -69,6 +69,8 @@ def test_the_version_follows_the_code_through_attributes_classes_and_constants(
         "cvpkg.step.step", "cvpkg.helpers.helper", "cvpkg.helpers.Box"}  # fmt: skip
     v1 = code_version(first, "cvpkg")
     assert code_version(_package(tmp_path, "return x + 1"), "cvpkg") == v1  # same code
+    assert code_version(_package(tmp_path, '"""Doc."""\n    return x + 1  # a comment'),
+                        "cvpkg") == v1  # words about the code are not the code  # fmt: skip
     assert code_version(_package(tmp_path, "return x + 2"), "cvpkg") != v1  # the helper changed
     (tmp_path / "cvpkg" / "other.py").write_text("def unrelated():\n    return 2\n")
     assert code_version(_package(tmp_path, "return x + 1"), "cvpkg") == v1  # not reached
