@@ -38,6 +38,24 @@ def test_materialize_writes_the_assets_and_reports_metrics(job_home, capsys):
     assert meta["baseline_weapon_frequency"] == metrics["baseline_weapon_frequency"]
 
 
+def test_a_second_materialize_with_nothing_changed_recomputes_nothing(job_home, capsys):
+    before = read_catalog(job_home)
+    capsys.readouterr()
+    assert main(["materialize", "--home", str(job_home), *FAST]) == 0
+    assert "is up to date (--force recomputes)" in capsys.readouterr().out
+    assert read_catalog(job_home) == before  # not one version published
+    assert main(["info", "--home", str(job_home), *FAST]) == 0
+    printed = capsys.readouterr().out
+    assert "STALE" not in printed and printed.count("up to date") >= len(before)
+    # another setting of one step: its asset and what reads it are stale, nothing else
+    assert main(["info", "--home", str(job_home), "--json", *FAST, "--set", "sae.seed=5"]) == 0
+    catalog = json.loads(capsys.readouterr().out)
+    stale = {a for a, e in catalog.items() if e.get("stale")}
+    stale |= {a for a, e in catalog.items() for p in e.get("partitions", {}).values()
+              if p.get("stale")}  # fmt: skip
+    assert stale == {"sae", "activations", "feature_store", *ANALYSIS_ASSETS} - {"token_idf"}
+
+
 def test_materialized_builds_equal_the_generator(job_home):
     vocab_dir = current_path(job_home, "vocab")
     vocab = Vocab.from_json(vocab_dir / "vocab.json")
