@@ -21,7 +21,8 @@ TILE = 2048  # features per side of a cosine tile (16 MiB of float32)
 BLOCK_ENTRIES = 1 << 20  # sample ids read per co-activation block (4 MiB as uint32)
 BLOCK_FEATURES = 256  # features per co-activation block (bounds the per-block top-k buffers)
 UINT16_FEATURES = 1 << 16  # up to this many features, A's feature ids are uint16 (half the bytes)
-THREADS = max(1, min(8, len(os.sched_getaffinity(0))))
+_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+THREADS = max(1, min(8, _CPUS or 1))  # threads over blocks (output does not depend on it)
 KINDS = pa.array(["decoder", "coactivation"], pa.string())
 
 
