@@ -261,7 +261,7 @@ def test_feature_influence(tmp_path):
 
 
 def test_feature_neighbors(csc, monkeypatch):
-    monkeypatch.setattr("splat_core.analysis.neighbors.DENSE_BLOCK_ENTRIES", 2 * F)  # 2 rows
+    monkeypatch.setattr("splat_core.analysis.neighbors.TILE", 2)  # several tiles
     rng = np.random.default_rng(2)
     d = rng.normal(size=(8, F))
     d /= np.linalg.norm(d, axis=0)
