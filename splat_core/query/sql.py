@@ -76,6 +76,7 @@ def _load_views(snapshot: Snapshot) -> dict[str, tuple[str, object]]:
             verified(d)
         data = ds.dataset([str(d / file) for d in dirs], format="parquet")
         doc = asset.description if view == asset.name else f"{file} of the {asset.name} asset."
+        doc += " (Every shard.)" if asset.partitioned else ""
         out[view] = (doc, data)
         if asset.name == "vocab":
             out[TOKENS_VIEW] = (TOKENS_DOC, token_table(Vocab.from_json(dirs[0] / VOCAB_JSON)))
