@@ -14,7 +14,7 @@ from splat_assets.assets import build_assets
 from splat_assets.checks import ALL_CHECKS
 from splat_assets.executors import executor_from_env
 from splat_assets.io_managers import io_managers
-from splat_assets.resources import SplatSettings, default_settings
+from splat_assets.resources import DuckDBResource, SplatSettings, default_settings
 from splat_assets.schedules import build_automation_sensor, build_shard_schedule
 from splat_assets.specs import shard_partitions
 from splat_core.store.contract import SHARD_ASSETS
@@ -35,7 +35,11 @@ def build_definitions(settings: SplatSettings | None = None) -> dg.Definitions:
         schedules=[build_shard_schedule(shards_job, shard_keys(settings), settings)],
         sensors=[build_automation_sensor()],
         executor=executor_from_env(),
-        resources={"settings": settings, **io_managers(settings.home)},
+        resources={
+            "settings": settings,
+            "duckdb": DuckDBResource(home=settings.home),
+            **io_managers(settings.home),
+        },
     )
 
 

@@ -6,12 +6,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from splat_core.pipeline.config import SplatConfig, load_config
 from splat_core.store import homes, lock, publishing
 from splat_core.store.homes import splat_home
+
+if TYPE_CHECKING:
+    import duckdb
 
 
 def overrides_from_env() -> list[str]:
@@ -81,3 +85,22 @@ def default_settings() -> SplatSettings:
         profile=os.environ.get("SPLAT_PROFILE", "default"),
         overrides=overrides_from_env(),
     )
+
+
+class DuckDBResource(dg.ConfigurableResource):
+    """SQL for assets that want it: `get_connection()` yields a read-only DuckDB connection
+    with a view of every Parquet table of the home's served generation, the vocabulary and
+    the labels (splat_core/query/sql.py). Named and used like dagster-duckdb's resource
+    (`with duckdb.get_connection() as con:`), which splat does not depend on."""
+
+    home: str
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        from splat_core.query import sql  # loads torch: only when an asset asks
+
+        con = sql.connect(homes.normalize(self.home))
+        try:
+            yield con
+        finally:
+            con.close()

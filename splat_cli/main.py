@@ -16,6 +16,7 @@ from splat_cli import (
     materialize,
     mcp_server,
     serve,
+    sql,
     sweep,
     verify,
     whatif,
@@ -34,6 +35,7 @@ COMMAND_GROUPS = (
     whatif,
     mcp_server,
     labels,
+    sql,
 )
 
 

@@ -16,7 +16,7 @@ from splat_core import investigate
 from splat_core.domain import present
 from splat_core.investigate import explorer
 from splat_core.labels import LabelStore
-from splat_core.query import LiveReader, Reader
+from splat_core.query import LiveReader, Reader, sql
 from splat_core.query.summary import feature_index
 from splat_core.store import homes
 from splat_core.store.homes import splat_home
@@ -99,6 +99,13 @@ def _encoding(probabilities: dict, activations, f: int) -> dict:
 def single_edits(_reader: Reader, home: str, version: str, f: int, weapon: int, build: tuple):
     """Every legal single edit of the build, by the size of feature f's change."""
     return [v.to_dict() for v in _reader.whatif(weapon, dict(build), f, top_changes=3).variants]
+
+
+def features_where(reader: Reader, where: str) -> list[int]:
+    """Feature ids whose stats and label satisfy a SQL condition (query/sql.py); not cached:
+    the labels view is read when the connection opens, and labels change in the explorer."""
+    with sql.connect(reader) as con:
+        return sql.features_where(con, where)
 
 
 def key(reader: Reader) -> tuple[str, str]:

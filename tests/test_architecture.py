@@ -23,7 +23,7 @@ LAYERS = {
     "analysis": {"domain", "builds", "sparse"},
     "store": {"domain", "builds", "model", "sae", "sparse"},
     "pipeline": {"domain", "builds", "model", "sae", "sparse", "analysis", "store"},
-    "query": {"domain", "builds", "model", "sae", "sparse", "analysis", "store"},
+    "query": {"domain", "builds", "model", "sae", "sparse", "analysis", "store", "labels"},
     "labels": {"store"},
     "investigate": {"domain", "builds", "store", "query", "labels"},
 }

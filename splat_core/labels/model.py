@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import asdict, dataclass
+import types
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
+from typing import get_type_hints
+
+import pyarrow as pa
 
 CATEGORIES = ("none", "mechanical", "tactical", "strategic", "auxiliary")
 MAX_NAME = 200
@@ -56,6 +61,27 @@ class Label:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+_ARROW_TYPES = {int: pa.int64(), str: pa.string(), float: pa.float64()}
+
+
+def label_schema() -> pa.Schema:
+    """One Arrow column per `Label` field, typed from its annotation (`X | None`: nullable),
+    so the SQL view of the labels follows the dataclass."""
+    hints = get_type_hints(Label)
+    out = []
+    for f in fields(Label):
+        hint = hints[f.name]
+        args = [a for a in getattr(hint, "__args__", ()) if a is not type(None)]
+        base = args[0] if isinstance(hint, types.UnionType) else hint
+        out.append(pa.field(f.name, _ARROW_TYPES[base], nullable=base is not hint))
+    return pa.schema(out)
+
+
+def label_table(labels: Iterable[Label]) -> pa.Table:
+    """Labels as an Arrow table of `label_schema()` (empty but typed when there are none)."""
+    return pa.Table.from_pylist([x.to_dict() for x in labels], schema=label_schema())
 
 
 def utc_now() -> str:

@@ -26,6 +26,20 @@ def render(ctx: Context) -> None:
     )
     live = b.toggle("firing only", value=True, key="features_live")
     todo = c.toggle("unlabelled only", key="features_todo")
+    where = st.text_input(
+        "SQL condition",
+        placeholder="SQL condition, e.g. density BETWEEN 0.01 AND 0.1 AND name IS NULL",
+        key="features_sql",
+        label_visibility="collapsed",
+        help="A DuckDB WHERE condition over the columns of feature_stats and labels; "
+        "subqueries may read any view (`splat sql --schema`), e.g. feature_id IN (SELECT "
+        "feature_id FROM feature_tokens WHERE token = 'swim_speed_up_21' AND rank <= 3)",
+    )
+    if where.strip():
+        try:
+            frame = frame[frame.index.isin(data.features_where(r, where))]
+        except ValueError as e:  # DuckDB refused it: its message, the table unfiltered
+            st.error(str(e))
     if text:
         needle = text.casefold()
         hay = (frame["label"] + " " + frame["top_token"]).str.casefold()

@@ -125,3 +125,18 @@ def test_all_features_table(app, reader, feature):
     assert row["nnz"] == int(reader.feature_counts()[feature])
     app.toggle(key="features_live").set_value(False).run()
     assert len(tables(app)[0]) == reader.n_features
+
+
+def test_all_features_sql_filter(app, reader, feature):
+    from splat_core.query import sql
+
+    open_view(app, feature, "All features")
+    app.toggle(key="features_live").set_value(False).run()
+    app.text_input(key="features_sql").set_value("nnz >= 500 AND name IS NULL").run()
+    assert not app.error
+    with sql.connect(reader) as con:
+        expected = sql.features_where(con, "nnz >= 500 AND name IS NULL")
+    assert expected and list(tables(app)[0]["feature_id"]) == expected
+    app.text_input(key="features_sql").set_value("nope > 1").run()
+    assert "nope" in app.error[0].value
+    assert len(tables(app)[0]) == reader.n_features  # a refused condition filters nothing
