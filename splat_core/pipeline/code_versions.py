@@ -13,11 +13,15 @@ by value). A test pins what belongs to which asset
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import inspect
+import json
+import os
 import textwrap
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 
 PACKAGE = "splat_core"
 CONSTANTS = (bool, int, float, str, bytes, tuple, frozenset, list, dict, type(None))
@@ -115,8 +119,42 @@ def _is_docstring(node) -> bool:
 
 def asset_code_version(asset: str) -> str | None:
     """The code version of the asset's step (None: an asset no step computes)."""
+    return all_code_versions().get(asset)
+
+
+@cache
+def all_code_versions() -> dict[str, str]:
+    """{asset: code version} of every step. Deriving them means importing every step (torch,
+    scipy, numba) and parsing ~400 sources, seconds a `splat materialize` with nothing to do
+    should not spend: they are kept in a user cache keyed by the size and mtime of every
+    splat_core source file, so any edit derives them again."""
+    stamp = _source_stamp()
+    cached = _CACHE / f"code_versions-{stamp}.json"
+    try:
+        return json.loads(cached.read_text())
+    except (OSError, ValueError):
+        pass
     from splat_core.pipeline.analysis_steps import ANALYSIS_STEPS
     from splat_core.pipeline.steps import STEPS
 
-    step = STEPS.get(asset) or ANALYSIS_STEPS.get(asset)
-    return None if step is None else code_version(step)
+    versions = {a: code_version(step) for a, step in {**STEPS, **ANALYSIS_STEPS}.items()}
+    with contextlib.suppress(OSError):  # a read-only home directory: derive them each time
+        _CACHE.mkdir(parents=True, exist_ok=True)
+        for old in _CACHE.glob("code_versions-*.json"):
+            old.unlink(missing_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(versions, sort_keys=True))
+        tmp.replace(cached)
+    return versions
+
+
+_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "splat"
+
+
+def _source_stamp() -> str:
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        st = path.stat()
+        digest.update(f"{path.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
