@@ -20,6 +20,7 @@ from typing import ClassVar
 
 import dagster as dg
 
+from splat_core.pipeline.code_versions import asset_code_version
 from splat_core.pipeline.config import SplatConfig
 from splat_core.store import artifacts, catalog, contract, lineage, lock, publishing
 
@@ -49,7 +50,8 @@ class _VersionedIOManager(dg.ConfigurableIOManager):
         partition = context.partition_key if context.has_partition_key else None
         try:
             final = publishing.publish(self.home, _name(context), obj.path, obj.metadata,
-                                       partition, config=obj.config, owner=obj.owner)  # fmt: skip
+                                       partition, config=obj.config, owner=obj.owner,
+                                       code=asset_code_version(_name(context)))  # fmt: skip
         finally:
             if obj.step_lock:
                 lock.release(self.home, obj.owner)

@@ -10,8 +10,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from splat_core.atomic import atomic_dir
+from splat_core.checkpoints import METRICS_JSON, MODEL_PARAMS, MODEL_WEIGHTS
 from splat_core.model.set_completion import ModelParams, SetCompletionModel
-from splat_core.store.contract import METRICS_JSON, MODEL_PARAMS, MODEL_WEIGHTS
 
 WEIGHTS, PARAMS, METRICS = MODEL_WEIGHTS, MODEL_PARAMS, METRICS_JSON  # the contract's names
 REFERENCE_WEIGHTS = "model.pth"

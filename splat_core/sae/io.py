@@ -16,11 +16,11 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from splat_core.atomic import atomic_dir
+from splat_core.checkpoints import METRICS_JSON, SAE_CONFIG, SAE_WEIGHTS
 from splat_core.sae.base import SparseAutoencoder
 from splat_core.sae.config import SAEConfig
 from splat_core.sae.registry import build_sae
 from splat_core.sae.relu import ReluSAE
-from splat_core.store.contract import METRICS_JSON, SAE_CONFIG, SAE_WEIGHTS
 
 WEIGHTS, CONFIG, METRICS = SAE_WEIGHTS, SAE_CONFIG, METRICS_JSON  # the contract's names
 REFERENCE_WEIGHTS = "sae_model_final.pth"

@@ -15,6 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from splat_core.checkpoints import (
+    METRICS_JSON,
+    MODEL_PARAMS,
+    MODEL_WEIGHTS,
+    SAE_CONFIG,
+    SAE_WEIGHTS,
+)
+
 Group = Literal["data", "model", "sae", "analysis"]
 IOManager = Literal["parquet_io", "zarr_io", "checkpoint_io"]
 
@@ -28,9 +36,6 @@ POOLED_ZARR = "pooled.zarr"
 CSR_ZARR = "csr.zarr"
 CSC_ZARR = "csc.zarr"
 INFLUENCE_ZARR = "influence.zarr"
-MODEL_WEIGHTS, MODEL_PARAMS = "model.safetensors", "model_params.json"  # model/io.py
-SAE_WEIGHTS, SAE_CONFIG = "sae.safetensors", "sae_config.json"  # sae/io.py
-METRICS_JSON = "metrics.json"  # a checkpoint's training metrics
 VOCAB_FILES = (VOCAB_JSON, WEAPON_VOCAB_JSON)  # beside builds and samples: they decode them
 INTACT = "every published file matches the version's checksums (MANIFEST.json)"
 

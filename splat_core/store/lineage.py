@@ -71,11 +71,13 @@ def entries(catalog: dict) -> dict[str, dict]:
 
 
 def record(
-    asset: str, partition: str | None, catalog: dict, config=None, keys: list[str] | None = None
-) -> dict:
+    asset: str, partition: str | None, catalog: dict, config=None, keys: list[str] | None = None,
+    code: str | None = None,
+) -> dict:  # fmt: skip
     """The lineage of a version about to be published: its inputs' current versions and
     fingerprints (the contract's inputs, unless `keys` names others: a synthesized asset),
-    and the fingerprints of its config sections and the code version of its step."""
+    the fingerprint of its config sections and `code`, its step's code version (None: not
+    published by a step)."""
     current = entries(catalog)
     inputs = {}
     for key in input_keys(asset, partition, catalog) if keys is None else keys:
@@ -85,7 +87,7 @@ def record(
         inputs[key] = {"version": current[key]["version"],
                        "fingerprint": current[key].get("fingerprint")}  # fmt: skip
     return {"inputs": inputs, "config": config_fingerprint(asset, config),
-            "code": code_version(asset)}  # fmt: skip
+            "code": code}  # fmt: skip
 
 
 def config_fingerprint(asset: str, config) -> str | None:
@@ -113,13 +115,6 @@ def _with_file_stamps(value):
         st = os.stat(value)
         return {"path": value, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
     return value
-
-
-def code_version(asset: str) -> str | None:
-    """The code version of the asset's step (pipeline/code_versions.py)."""
-    from splat_core.pipeline.code_versions import asset_code_version  # the steps import us
-
-    return asset_code_version(asset)
 
 
 def stale_inputs(entry: dict, current: dict[str, dict]) -> list[str]:

@@ -113,26 +113,28 @@ def staged(home: HomeLike, asset: str, partition: str | None = None) -> Iterator
 def publish(
     home: HomeLike, asset: str, staging: Path, metadata: dict, partition: str | None = None,
     *, config=None, owner: str | None = None, inputs: list[str] | None = None,
+    code: str | None = None,
 ) -> Path | str:  # fmt: skip
     """Make `staging` the current version of the asset (partition), under the writer lock
     of `owner` (else the run this process writes for, else a lock held just for this
-    publish). `config` (a SplatConfig) is fingerprinted into the lineage; `inputs` replaces
-    the contract's inputs for a version not computed the usual way (the seed-scale bench).
+    publish). `config` (a SplatConfig) is fingerprinted into the lineage, `code` (the
+    step's code version) recorded; `inputs` replaces the contract's inputs for a version
+    not computed the usual way (the seed-scale bench).
     Returns the version's directory (its URL under a remote home)."""
     owner = owner or current_owner()
     own = owner is None
     owner = owner or f"publish-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     lock.acquire(home, owner)
     try:
-        return _publish(home, asset, Path(staging), metadata, partition, config, inputs)
+        return _publish(home, asset, Path(staging), metadata, partition, config, inputs, code)
     finally:
         if own:
             lock.release(home, owner)
 
 
-def _publish(home, asset, staging, metadata, partition, config, inputs) -> Path | str:
+def _publish(home, asset, staging, metadata, partition, config, inputs, code) -> Path | str:
     generations.freeze(home)
-    record = lineage.record(asset, partition, catalog.read_catalog(home), config, inputs)
+    record = lineage.record(asset, partition, catalog.read_catalog(home), config, inputs, code)
     version = catalog.new_version()
     manifest = integrity.write_manifest(
         staging, asset=asset, partition=partition, version=version, **record
