@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
-from splat_cli.common import add_home_option, print_json
+from splat_cli.common import add_home_option, fail, print_json
 from splat_core.store.catalog import read_catalog
 from splat_core.store.homes import splat_home
 
@@ -23,7 +23,10 @@ def register(sub) -> None:
 def run(args) -> int:
     home = splat_home(args.home)
     catalog = read_catalog(home)
-    mark_stale(catalog, args.profile, args.overrides)
+    try:
+        mark_stale(catalog, args.profile, args.overrides)
+    except (ValueError, FileNotFoundError) as e:  # an unknown profile or setting
+        return fail(str(e))
     if args.json:
         print_json(catalog)
         return 0

@@ -67,21 +67,22 @@ def hashed_files(directory: Path) -> dict[str, dict]:
     """{relative path: {sha256, bytes}} of every content file of a directory. The hashes of
     the last directory hashed are kept (by size, mtime and inode), so that a step that
     reports its content fingerprint before the publish does not hash its files twice."""
+    global _last_hashed
     directory = Path(directory)
-    memo = _LAST_HASHED if _LAST_HASHED.get("dir") == directory else {}
-    files, stamps = {}, {}
+    last_dir, last = _last_hashed  # one tuple, rebound whole: safe across threads
+    memo = last if last_dir == directory else {}
+    files = {}
     for rel in _files(directory):
         st = (directory / rel).stat()
-        stamps[rel] = (st.st_size, st.st_mtime_ns, st.st_ino)
-        known = memo.get("stamps", {}).get(rel) == stamps[rel]
-        sha = memo["files"][rel]["sha256"] if known else hash_file(directory / rel)
-        files[rel] = {"sha256": sha, "bytes": st.st_size}
-    _LAST_HASHED.clear()
-    _LAST_HASHED.update({"dir": directory, "files": files, "stamps": stamps})
+        stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+        known = memo.get(rel)
+        sha = known[1] if known and known[0] == stamp else hash_file(directory / rel)
+        files[rel] = {"sha256": sha, "bytes": st.st_size, "_stamp": stamp}
+    _last_hashed = (directory, {r: (f.pop("_stamp"), f["sha256"]) for r, f in files.items()})
     return files
 
 
-_LAST_HASHED: dict = {}
+_last_hashed: tuple = (None, {})  # (directory, {file: (size/mtime/inode, sha256)})
 
 
 def content_fingerprint(directory: Path) -> str:
