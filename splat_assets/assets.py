@@ -4,7 +4,7 @@ groups, IO managers, partitions and checks come from the asset contract (specs.p
 import dagster as dg
 
 from splat_assets.resources import SplatSettings, StepConfig
-from splat_assets.specs import published, published_and_checked, shard_partitions, splat_asset
+from splat_assets.specs import published, shard_partitions, shard_step, splat_asset
 from splat_core.pipeline import steps
 
 
@@ -30,10 +30,7 @@ def build_assets(n_shards: int) -> list[dg.AssetsDefinition]:
     @splat_asset("samples", shards)
     def samples(context: dg.AssetExecutionContext, settings: SplatSettings, config: StepConfig,
                 builds):  # fmt: skip
-        with settings.staging(context) as out:
-            shard = int(context.partition_key)
-            result = steps.samples_step(out, builds, shard, cfg := settings.config(config))
-        yield from published_and_checked(context, settings, out, result, cfg)
+        yield from shard_step(context, settings, config, {"builds": builds})
 
     @splat_asset("base_model")
     def base_model(context: dg.AssetExecutionContext, settings: SplatSettings,
@@ -46,9 +43,8 @@ def build_assets(n_shards: int) -> list[dg.AssetsDefinition]:
     @splat_asset("pooled", shards)
     def pooled(context: dg.AssetExecutionContext, settings: SplatSettings, config: StepConfig,
                base_model, samples):  # fmt: skip
-        with settings.staging(context) as out:
-            result = steps.pooled_step(out, base_model, samples, cfg := settings.config(config))
-        yield from published_and_checked(context, settings, out, result, cfg)
+        yield from shard_step(context, settings, config,
+                              {"base_model": base_model, "samples": samples})  # fmt: skip
 
     @splat_asset("sae")
     def sae(context: dg.AssetExecutionContext, settings: SplatSettings, config: StepConfig,
@@ -62,9 +58,7 @@ def build_assets(n_shards: int) -> list[dg.AssetsDefinition]:
     @splat_asset("activations", shards)
     def activations(context: dg.AssetExecutionContext, settings: SplatSettings,
                     config: StepConfig, sae, pooled):  # fmt: skip
-        with settings.staging(context) as out:
-            result = steps.activations_step(out, sae, pooled, cfg := settings.config(config))
-        yield from published_and_checked(context, settings, out, result, cfg)
+        yield from shard_step(context, settings, config, {"sae": sae, "pooled": pooled})
 
     @splat_asset("feature_store")
     def feature_store(context: dg.AssetExecutionContext, settings: SplatSettings,

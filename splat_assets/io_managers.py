@@ -22,7 +22,7 @@ import dagster as dg
 
 from splat_core.pipeline.code_versions import asset_code_version
 from splat_core.pipeline.config import SplatConfig
-from splat_core.store import artifacts, catalog, contract, lineage, lock, publishing
+from splat_core.store import artifacts, catalog, contract, lock, publishing
 
 
 @dataclass
@@ -39,39 +39,49 @@ class _VersionedIOManager(dg.ConfigurableIOManager):
 
     key: ClassVar[contract.IOManager]
 
-    def handle_output(self, context: dg.OutputContext, obj: Staged) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: Staged | dict[str, Staged]) -> None:
+        """Publish the staged version; a partitioned asset's run hands {partition: Staged}
+        for every partition of its range (one, or all shards in a single-run backfill)."""
+        if context.has_asset_partitions:
+            if not isinstance(obj, dict) or set(obj) != set(context.asset_partition_keys):
+                raise TypeError(f"{_name(context)}: expected {{partition: Staged}} for "
+                                f"{sorted(context.asset_partition_keys)}, got {obj!r}")  # fmt: skip
+            staged = sorted(obj.items())
+        else:
+            staged = [(None, obj)]
+        paths = {}
+        try:
+            for partition, one in staged:
+                paths[partition] = str(self._publish(context, one, partition))
+        finally:
+            if staged and staged[0][1].step_lock:
+                lock.release(self.home, staged[0][1].owner)
+        if len(paths) == 1:
+            context.add_output_metadata({"path": dg.MetadataValue.path(next(iter(paths.values())))})
+        else:
+            context.add_output_metadata({"paths": dg.MetadataValue.json(paths)})
+
+    def _publish(self, context: dg.OutputContext, obj: Staged, partition: str | None):
         if not isinstance(obj, Staged):
-            raise TypeError(f"{context.asset_key.to_user_string()}: expected Staged, got {obj!r}")
+            raise TypeError(f"{_name(context)}: expected Staged, got {obj!r}")
         kind = artifacts.artifact_kind(obj.path)
         if kind not in contract.kinds(self.key):
             raise TypeError(
                 f"{type(self).__name__} stores {contract.kinds(self.key)}, not {kind!r}"
             )
-        partition = context.partition_key if context.has_partition_key else None
-        try:
-            final = publishing.publish(self.home, _name(context), obj.path, obj.metadata,
-                                       partition, config=obj.config, owner=obj.owner,
-                                       code=asset_code_version(_name(context)))  # fmt: skip
-        finally:
-            if obj.step_lock:
-                lock.release(self.home, obj.owner)
-        context.add_output_metadata({"path": dg.MetadataValue.path(str(final))})
+        return publishing.publish(self.home, _name(context), obj.path, obj.metadata, partition,
+                                  config=obj.config, owner=obj.owner,
+                                  code=asset_code_version(_name(context)))  # fmt: skip
 
     def load_input(self, context: dg.InputContext):
         upstream = context.upstream_output
         name = _name(upstream) if upstream is not None else context.asset_key.path[-1]
         cat = catalog.read_catalog(self.home)
         if context.has_asset_partitions and not context.has_partition_key:
-            return {key: self._open(name, key, cat) for key in sorted(context.asset_partition_keys)}
+            return {k: artifacts.open_input(self.home, name, k, cat)
+                    for k in sorted(context.asset_partition_keys)}  # fmt: skip
         partition = context.asset_partition_key if context.has_asset_partitions else None
-        return self._open(name, partition, cat)
-
-    def _open(self, name: str, partition: str | None, cat: dict):
-        """The input's current version, refused if it is stale (computed from inputs that
-        have changed since): a step never combines versions not computed from each other."""
-        if lineage.key_of(name, partition) in lineage.entries(cat):
-            lineage.check_current(lineage.key_of(name, partition), cat)
-        return artifacts.open_artifact(catalog.current_path(self.home, name, partition))
+        return artifacts.open_input(self.home, name, partition, cat)
 
 
 def _name(context) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,16 +48,30 @@ class SplatSettings(dg.ConfigurableResource):
 
     @contextmanager
     def staging(self, context: dg.AssetExecutionContext) -> Iterator[Path]:
-        """A fresh directory for the asset (partition) being materialized, removed if the
-        block fails; the IO manager publishes it as the new version. The step holds the
-        home's writer lock (its run's coordinator holds it already, or the step takes it,
-        waiting up to STEP_LOCK_WAIT_S for another run, and gives it back once published)."""
+        """A fresh directory for the (unpartitioned) asset being materialized, removed if
+        the block fails; the IO manager publishes it as the new version."""
+        with self._staging(context, [None]) as dirs:
+            yield dirs[None]
+
+    @contextmanager
+    def shard_staging(self, context: dg.AssetExecutionContext) -> Iterator[dict[str, Path]]:
+        """{partition: fresh directory} for every partition of the run (one, or a range in a
+        single-run backfill), all removed if the block fails."""
+        with self._staging(context, list(context.partition_keys)) as dirs:
+            yield dirs
+
+    @contextmanager
+    def _staging(self, context, partitions: list[str | None]) -> Iterator[dict]:
+        """The step holds the home's writer lock (its run's coordinator holds it already, or
+        the step takes it, waiting up to STEP_LOCK_WAIT_S for another run, and gives it back
+        once published)."""
         home, owner = self.home_path(), writer(context)
         publishing.hold(home, owner, wait_s=STEP_LOCK_WAIT_S)
-        partition = context.partition_key if context.has_partition_key else None
+        name = context.asset_key.path[-1]
         try:
-            with publishing.staged(home, context.asset_key.path[-1], partition) as out:
-                yield out
+            with ExitStack() as stack:
+                yield {p: stack.enter_context(publishing.staged(home, name, p))
+                       for p in partitions}  # fmt: skip
         except BaseException:
             if not coordinated(context):
                 lock.release(home, owner)

@@ -2,9 +2,11 @@
 in-process (`materialize_graph`) or through the executor of SPLAT_EXECUTOR
 (`execute_graph`).
 
-Dagster runs one partition per run for partitioned assets, so the graph goes in stages:
-consecutive assets of the contract's order with the same partitioning, once per shard for
-the partitioned ones. Each stage is a real Dagster run (visible in the UI, with its checks).
+A run has one partition range for all its partitioned assets, so the graph goes in stages:
+consecutive assets of the contract's order with the same partitioning; a partitioned stage
+is one run over its shards with something to do (a range, as a single-run backfill: the
+shards are computed in a pool by the step, splat_core/pipeline/shards.py). Each stage is a
+real Dagster run (visible in the UI, with its checks).
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import dagster as dg
+from dagster._core.storage.tags import (  # the tags Dagster's own UI sets
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from splat_assets.definitions import all_assets_job, shard_keys
 from splat_assets.resources import WRITER_TAG, default_settings
@@ -24,8 +30,8 @@ from splat_core.store.contract import ASSET_NAMES, SPECS, check_names
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
-# A stage's run: (asset names, partition key or None, run tags) -> a context manager giving
-# the run's result
+# A stage's run: (asset names, partition keys (none: unpartitioned), run tags) -> a context
+# manager giving the run's result
 Launch = Callable[[list[str], str | None, dict], contextlib.AbstractContextManager]
 
 
@@ -93,9 +99,45 @@ class Plan:
             deps = set(SPECS[name].deps) & chosen
             if deps or why_stale_asset(cat, name, key, self.config) is not None:
                 chosen.add(name)
-            else:
-                self.up_to_date.append(name + (f" [{key}]" if key else ""))
         return [n for n in names if n in chosen]
+
+    def runs(self, stage: list[str], keys: Sequence[str] | None) -> list[tuple[list[str], list]]:
+        """A stage's runs: (assets, partitions) for an unpartitioned stage (no partitions),
+        else one run per consecutive range of partitions with something to do, running the
+        assets any of them needs (shards are computed together, in one run's step); the
+        rest is noted up to date."""
+        if keys is None:
+            names = self.todo(stage, None)
+            self.up_to_date += [n for n in stage if n not in names]
+            return [(names, [])] if names else []
+        todo = {key: self.todo(stage, key) for key in keys}
+        names = [n for n in stage if any(n in todo[k] for k in keys)]
+        runs = [(names, list(r)) for r in _ranges(keys, lambda k: bool(todo[k]))]
+        running = {k for _, r in runs for k in r}
+        self.up_to_date += [f"{n} [{k}]" for k in keys for n in stage
+                            if k not in running or n not in names]  # fmt: skip
+        return runs
+
+
+def _ranges(keys: Sequence[str], wanted: Callable[[str], bool]) -> list[list[str]]:
+    """Consecutive runs of the wanted keys, in order."""
+    out: list[list[str]] = []
+    previous = False
+    for key in keys:
+        if wanted(key):
+            if previous:
+                out[-1].append(key)
+            else:
+                out.append([key])
+        previous = wanted(key)
+    return out
+
+
+def partition_tags(keys: Sequence[str]) -> dict[str, str]:
+    """A run's tags for its partitions: one partition, or a range (a single-run backfill's)."""
+    if len(keys) <= 1:
+        return {"dagster/partition": keys[0]} if keys else {}
+    return {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
 
 
 class Step(NamedTuple):
@@ -120,14 +162,13 @@ def _run_stages(launch, tags, partition_keys, select, progress, plan) -> GraphRu
     run_ids: list[str] = []
     for stage, partitioned in stages(select):
         # a stage's runs do not change each other's staleness: plan them all at its start
-        runs = [(key, names) for key in (partition_keys if partitioned else [None])
-                if (names := plan.todo(stage, key))]  # fmt: skip
+        runs = plan.runs(stage, partition_keys if partitioned else None)
         stage_start = time.perf_counter()
-        for done, (key, names) in enumerate(runs):
-            label = "+".join(names) + (f" [{key}]" if key else "")
+        for done, (names, keys) in enumerate(runs):
+            label = "+".join(names) + _keys_label(keys)
             event = Step("+".join(stage), label, done, len(runs), 0.0, False)
             progress(event)
-            with launch(names, key, tags) as result:
+            with launch(names, keys, tags) as result:
                 run_ids.append(result.run_id)
                 for name, step_seconds in _step_seconds(result).items():
                     if name in names:  # asset steps; check steps are named <asset>_<check>
@@ -143,6 +184,12 @@ def _run_stages(launch, tags, partition_keys, select, progress, plan) -> GraphRu
     return GraphRun(seconds, run_ids, plan.up_to_date)
 
 
+def _keys_label(keys: list[str]) -> str:
+    if not keys:
+        return ""
+    return f" [{keys[0]}]" if len(keys) == 1 else f" [{keys[0]}..{keys[-1]}]"
+
+
 def materialize_graph(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -156,11 +203,11 @@ def materialize_graph(
     keys = defs.resolve_asset_graph().get(dg.AssetKey("samples")).partitions_def
     resources = defs.resources or {}
 
-    def launch(names: list[str], key: str | None, tags: dict):
+    def launch(names: list[str], keys: list[str], tags: dict):
         selection = dg.AssetSelection.assets(*names) | dg.AssetSelection.checks_for_assets(*names)
         return contextlib.nullcontext(dg.materialize(
-            [*assets, *checks], selection=selection, partition_key=key, instance=instance,
-            resources=resources, raise_on_error=True, run_config=QUIET, tags=tags,
+            [*assets, *checks], selection=selection, instance=instance, resources=resources,
+            raise_on_error=True, run_config=QUIET, tags={**tags, **partition_tags(keys)},
         ))  # fmt: skip
 
     settings = resources["settings"]
@@ -178,8 +225,8 @@ def execute_graph(
     SPLAT_EXECUTOR (e.g. a Dask cluster); returns the run ids."""
     job = dg.reconstructable(all_assets_job)
 
-    def launch(names: list[str], key: str | None, tags: dict):
-        tags = {**tags, "dagster/partition": key} if key else tags
+    def launch(names: list[str], keys: list[str], tags: dict):
+        tags = {**tags, **partition_tags(keys)}
         return dg.execute_job(job, instance, run_config=QUIET, tags=tags,
                               asset_selection=[dg.AssetKey(n) for n in names])  # fmt: skip
 

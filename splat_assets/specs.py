@@ -12,8 +12,9 @@ from pathlib import Path
 import dagster as dg
 
 from splat_assets.io_managers import Staged
-from splat_assets.resources import SplatSettings, coordinated, writer
-from splat_core.pipeline.checks import CheckOutcome, StepResult, check_intact
+from splat_assets.resources import SplatSettings, StepConfig, coordinated, writer
+from splat_core.pipeline import shards
+from splat_core.pipeline.checks import CheckOutcome, StepResult, check_intact, combine
 from splat_core.pipeline.code_versions import asset_code_version
 from splat_core.pipeline.config import SplatConfig
 from splat_core.store import catalog, contract, integrity
@@ -46,20 +47,28 @@ def splat_asset(
 
     def decorate(fn: Callable) -> dg.AssetsDefinition:
         inputs = set(ins or ()) | set(inspect.signature(fn).parameters)
-        return dg.asset(
-            name=name,
-            group_name=spec.group,
-            io_manager_key=spec.io_manager,
-            description=spec.description,
-            partitions_def=shards if spec.partitioned else None,
-            automation_condition=EAGER if spec.group in FOLLOWS_UPSTREAM else None,
-            ins=ins,
-            deps=[d for d in spec.deps if d not in inputs] or None,
-            check_specs=check_specs(spec) if in_body else None,
-            code_version=asset_code_version(name),
-        )(fn)
+        with warnings.catch_warnings():  # backfill_policy is "beta" in 1.13 (pinned)
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            return _asset(fn, name, spec, shards, ins, inputs, in_body)
 
     return decorate
+
+
+def _asset(fn, name, spec, shards, ins, inputs, in_body) -> dg.AssetsDefinition:
+    return dg.asset(
+        name=name,
+        group_name=spec.group,
+        io_manager_key=spec.io_manager,
+        description=spec.description,
+        partitions_def=shards if spec.partitioned else None,
+        automation_condition=EAGER if spec.group in FOLLOWS_UPSTREAM else None,
+        ins=ins,
+        deps=[d for d in spec.deps if d not in inputs] or None,
+        check_specs=check_specs(spec) if in_body else None,
+        code_version=asset_code_version(name),
+        # a backfill of many shards is one run, its step computing them all (in a pool)
+        backfill_policy=dg.BackfillPolicy.single_run() if spec.partitioned else None,
+    )(fn)
 
 
 def check_specs(spec: contract.AssetSpec) -> list[dg.AssetCheckSpec]:
@@ -99,10 +108,13 @@ def published(context, out: Path, metadata: dict, config: SplatConfig) -> dg.Out
     staged = Staged(out, metadata, config, writer(context), not coordinated(context))
     # the data version is the content fingerprint the published version will have: an
     # identical recompute leaves its dependents in sync, in the UI as in lineage
-    version = dg.DataVersion(integrity.content_fingerprint(out))
+    return _output(staged, dagster_metadata(metadata), integrity.content_fingerprint(out))
+
+
+def _output(value, metadata: dict, version: str) -> dg.Output:
     with warnings.catch_warnings():  # "beta" in 1.13 (pinned), and what its UI reads
         warnings.simplefilter("ignore", dg.BetaWarning)
-        return dg.Output(staged, metadata=dagster_metadata(metadata), data_version=version)
+        return dg.Output(value, metadata=metadata, data_version=dg.DataVersion(version))
 
 
 def check_result(outcome: CheckOutcome, name: str | None = None) -> dg.AssetCheckResult:
@@ -114,12 +126,63 @@ def published_and_checked(
     context: dg.AssetExecutionContext, settings: SplatSettings, out: Path, result: StepResult,
     config: SplatConfig,
 ) -> Iterator:  # fmt: skip
-    """A step that checked what it wrote: the output (published when it is yielded), its
-    data check's result, and for a shard the integrity of the version just published."""
-    name = context.asset_key.path[-1]
-    spec = contract.spec(name)
+    """An unpartitioned step that checked what it wrote: the output (published when it is
+    yielded) and its data check's result."""
     yield published(context, out, result.metadata, config)
-    yield check_result(result.check, spec.checks[0].name)
-    if spec.partitioned:
-        where = catalog.current_path(settings.home_path(), name, context.partition_key)
-        yield check_result(check_intact(where), spec.checks[1].name)
+    yield check_result(result.check, contract.spec(context.asset_key.path[-1]).checks[0].name)
+
+
+def shard_step(
+    context: dg.AssetExecutionContext, settings: SplatSettings, run: StepConfig, inputs: dict
+) -> Iterator:
+    """A shard asset's body: its step on every partition of the run (one, or all of a
+    single-run backfill's range, in a pool of processes: splat_core/pipeline/shards.py),
+    published together; then each check once over the shards, the data check and the
+    integrity of the versions just published."""
+    name = context.asset_key.path[-1]
+    spec, config = contract.spec(name), settings.config(run)
+    home = settings.home_path()
+    keys = list(context.partition_keys)
+    pool = shards.Settings(str(home), settings.profile, [*settings.overrides, *run.overrides])
+    workers = shards.workers_for(len(keys), shards.rows_per_shard(home, config))
+    with settings.shard_staging(context) as outs:
+        results = shards.run_shards(name, outs, lambda key: _inputs_for(inputs, key), config,
+                                    pool, workers, context.log.info)  # fmt: skip
+    yield published_shards(context, outs, results, config)
+    yield check_result(combine({k: r.check for k, r in results.items()}), spec.checks[0].name)
+    intact = {k: check_intact(catalog.current_path(home, name, k)) for k in keys}
+    yield check_result(combine(intact), spec.checks[1].name)
+
+
+def _inputs_for(inputs: dict, key: str) -> dict:
+    """A shard's inputs: its own partition of a partitioned input of a range run (the IO
+    manager hands {partition: artifact} then), the whole of the others."""
+    return {name: value[key] if contract.spec(name).partitioned and isinstance(value, dict)
+            else value for name, value in inputs.items()}  # fmt: skip
+
+
+def published_shards(context, outs: dict[str, Path], results: dict[str, StepResult],
+                     config: SplatConfig) -> dg.Output:  # fmt: skip
+    """{partition: Staged} for the IO manager. Dagster 1.13 records one data version for
+    all partitions of a run's output: a single shard's is its content fingerprint, as any
+    asset's; a range's is one fingerprint over its shards' (so after a change of one shard
+    in a multi-shard run, the UI marks the dependents of every shard of that run stale;
+    lineage and `splat info` name the changed shard's alone)."""
+    owner, own_lock = writer(context), not coordinated(context)
+    staged = {k: Staged(outs[k], results[k].metadata, config, owner, own_lock) for k in outs}
+    prints = {k: integrity.content_fingerprint(outs[k]) for k in sorted(outs)}
+    if len(outs) == 1:
+        (key,) = outs
+        return _output(staged, dagster_metadata(results[key].metadata), prints[key])
+    rows = [
+        {
+            "shard": k,
+            **{
+                m: v
+                for m, v in results[k].metadata.items()
+                if isinstance(v, bool | int | float | str)
+            },
+        }
+        for k in sorted(outs)
+    ]
+    return _output(staged, dagster_metadata({"shards": rows}), integrity.fingerprint_of(prints))

@@ -25,6 +25,22 @@ class CheckOutcome:
                                   **metadata})  # fmt: skip
 
 
+def combine(outcomes: dict[str, CheckOutcome]) -> CheckOutcome:
+    """One check over several shards (a run of a range of partitions records one result per
+    check): passed when every shard passed; each shard's scalar metadata in a row of
+    `shards`, and the failed shards named. A single shard's outcome is returned as is."""
+    if len(outcomes) == 1:
+        return next(iter(outcomes.values()))
+    rows = [{"shard": key, "passed": o.passed,
+             **{k: v for k, v in o.metadata.items() if isinstance(v, bool | int | float | str)}}
+            for key, o in sorted(outcomes.items())]  # fmt: skip
+    failed = [key for key, o in sorted(outcomes.items()) if not o.passed]
+    problems = [f"[{key}] {p}" for key, o in sorted(outcomes.items())
+                for p in o.metadata.get("problems", [])]  # fmt: skip
+    return CheckOutcome(not failed, {"failed_shards": failed, "problems": problems[:20],
+                                     "shards": rows})  # fmt: skip
+
+
 class StepResult(NamedTuple):
     """What a step that runs its asset's check returns."""
 

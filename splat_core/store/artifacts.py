@@ -22,7 +22,7 @@ from splat_core.domain.weapons import weapon_table
 from splat_core.model.io import load_model, write_model_files
 from splat_core.sae import fingerprint, load_sae, save_sae_files
 from splat_core.sparse import CSRArrays, open_csc, open_csr, write_csr
-from splat_core.store import catalog
+from splat_core.store import catalog, lineage
 from splat_core.store.contract import (
     ARTIFACT,
     BUILDS_PARQUET,
@@ -238,6 +238,16 @@ def open_current(home: HomeLike, asset: str):
         return open_artifact(catalog.current_path(home, asset))
     keys = sorted(catalog.read_catalog(home).get(asset, {}).get("partitions", {}))
     return {k: open_artifact(catalog.current_path(home, asset, k)) for k in keys}
+
+
+def open_input(home: HomeLike, asset: str, partition: str | None, cat: dict | None = None):
+    """The current version of an asset (partition) a step reads, refused (StaleInputError)
+    if it is stale, computed from inputs that changed since: a step never combines
+    versions not computed from each other."""
+    cat = catalog.read_catalog(home) if cat is None else cat
+    if lineage.key_of(asset, partition) in lineage.entries(cat):
+        lineage.check_current(lineage.key_of(asset, partition), cat)
+    return open_artifact(catalog.current_path(home, asset, partition))
 
 
 def dir_bytes(directory: Path) -> int:

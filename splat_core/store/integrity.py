@@ -85,6 +85,14 @@ def hashed_files(directory: Path) -> dict[str, dict]:
 _last_hashed: tuple = (None, {})  # (directory, {file: (size/mtime/inode, sha256)})
 
 
+def fingerprint_of(fingerprints: dict[str, str]) -> str:
+    """16 hex digits over several versions' fingerprints, by name (a range of shards)."""
+    digest = hashlib.sha256()
+    for name in sorted(fingerprints):
+        digest.update(f"{name}\0{fingerprints[name]}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 def content_fingerprint(directory: Path) -> str:
     """The fingerprint the directory's manifest will have (`fingerprint`)."""
     return fingerprint(hashed_files(directory))

@@ -27,6 +27,16 @@ def test_unset_keeps_the_defaults(settings, monkeypatch):
     assert _executors(settings) == ("multiprocess", "multi_or_in_process_executor")
 
 
+def test_materialize_all_runs_its_steps_in_one_process_by_default(settings, monkeypatch):
+    # one run of the whole graph pays its start-up once (as `splat materialize`)
+    monkeypatch.delenv("SPLAT_EXECUTOR", raising=False)
+    job = definitions.build_definitions(settings).resolve_job_def(definitions.MATERIALIZE_ALL)
+    assert job.executor_def.name == "in_process"
+    monkeypatch.setenv("SPLAT_EXECUTOR", "multiprocess")
+    job = definitions.build_definitions(settings).resolve_job_def(definitions.MATERIALIZE_ALL)
+    assert job.executor_def.name == "multiprocess"
+
+
 @pytest.mark.parametrize(("name", "expected"), [("inprocess", "in_process"),
                                                 ("multiprocess", "multiprocess")])  # fmt: skip
 def test_a_named_executor_applies_to_every_job(settings, monkeypatch, name, expected):
@@ -60,5 +70,5 @@ def test_the_all_assets_job_is_reconstructable(monkeypatch, tmp_path):
     monkeypatch.setenv("SPLAT_PROFILE", "tiny")
     monkeypatch.setenv("SPLAT_EXECUTOR", "inprocess")
     job = dg.reconstructable(all_assets_job).get_definition()
-    assert job.name == "all_assets" and job.executor_def.name == "in_process"
+    assert job.name == definitions.MATERIALIZE_ALL and job.executor_def.name == "in_process"
     assert {k.path[-1] for k in job.asset_layer.executable_asset_keys} >= {"samples", "sae"}
