@@ -15,7 +15,7 @@ from splat_core.labels import LabelStore
 from splat_core.query import DamagedError, Reader, sql
 from splat_core.store.contract import ASSETS, SPECS
 
-# --- three researcher queries (their answers: /work/scratch/sql_report.md) ------------------
+# --- three researcher queries (answers on a tiny and a default home: docs/bench/sql-queries-*) -
 
 # 1. Features whose top enhancer token is of the Swim Speed Up family, firing on 1% to 10% of
 #    samples, not labelled yet: the strongest first.
