@@ -40,8 +40,9 @@ def splat_asset(
 
     Inputs are the function's parameters named after assets, or `ins`; any other contract
     dependency becomes a plain dep. Checks run in the body when the step checks what it
-    wrote (the default for partitioned assets: per shard), so their specs are declared here;
-    the other assets have separate asset checks (checks.py) that re-read published data."""
+    wrote (the default for partitioned assets: once a run, over its shards), so their specs
+    are declared here; the other assets have separate asset checks (checks.py) that re-read
+    published data."""
     spec = contract.spec(name)
     in_body = spec.partitioned if checked_in_body is None else checked_in_body
 
@@ -66,14 +67,15 @@ def _asset(fn, name, spec, shards, ins, inputs, in_body) -> dg.AssetsDefinition:
         deps=[d for d in spec.deps if d not in inputs] or None,
         check_specs=check_specs(spec) if in_body else None,
         code_version=asset_code_version(name),
-        # a backfill of many shards is one run, its step computing them all (in a pool)
+        # a backfill of many shards is one run, its step computing them all
         backfill_policy=dg.BackfillPolicy.single_run() if spec.partitioned else None,
     )(fn)
 
 
 def check_specs(spec: contract.AssetSpec) -> list[dg.AssetCheckSpec]:
-    """The checks its body yields: a partitioned asset's all (per shard); otherwise its data
-    check only (the integrity check is a separate asset check, in checks.py)."""
+    """The checks its body yields: a partitioned asset's all (once a run, over its shards);
+    otherwise its data check only (the integrity check is a separate asset check, in
+    checks.py)."""
     checks = spec.checks if spec.partitioned else spec.checks[:1]
     return [dg.AssetCheckSpec(c.name, asset=spec.name, description=c.description, blocking=True)
             for c in checks]  # fmt: skip
