@@ -2,7 +2,7 @@
 against `splat materialize` on the same profile.
 
     python scripts/ui_materialize.py --profile tiny [--from job|graph]
-        [--after unsynced|automation] [--json docs/bench/ui-materialize.json]
+        [--after unsynced|automation|schedule] [--json docs/bench/ui-materialize.json]
 
 On a fresh SPLAT_HOME it starts `splat serve dagster`, opens the page (`job`: the
 Pipeline job's page; `graph`: the global asset lineage), clicks "Materialize all",
@@ -12,7 +12,8 @@ GraphQL until they end: runs launched and wall time from the click to the last r
 `sae` materialized from its page) and brings the home current: `unsynced` clicks
 "Materialize unsynced" (the automation sensor stopped), `automation` leaves it to the
 follow_upstream sensor; either reports what was stale, what ran, and what is stale after,
-by Dagster and by `splat info`.
+by Dagster and by `splat info`; `schedule` restarts it with other sample settings (every
+shard stale) and reads the partitions of the shard schedule's "Preview tick result".
 The CLI's time is `splat materialize` on another fresh home, in the same session.
 Needs chromium, chromedriver and selenium (scripts/setup).
 """
@@ -38,6 +39,7 @@ MATERIALIZE_ALL = "Pipeline"  # splat_assets.definitions.MATERIALIZE_ALL (not im
 DONE = {"SUCCESS", "FAILURE", "CANCELED"}
 POLL_S = 5.0  # how often runs are asked for: a run's end is known within this
 CHANGED_SAE = ["sae.seed=1"]  # another SAE, trained the same way
+CHANGED_SAMPLES = ["samples.seed=1"]  # every shard drawn otherwise: all stale
 
 
 def main() -> int:
@@ -46,9 +48,10 @@ def main() -> int:
     p.add_argument("--from", dest="origin", choices=["job", "graph"], default="job")
     p.add_argument(
         "--after",
-        choices=["unsynced", "automation"],
+        choices=["unsynced", "automation", "schedule"],
         default=None,
-        help="then change the SAE and bring the home current this way",
+        help="then change the SAE and bring the home current this way, or make every shard "
+        "stale and preview the shard schedule",
     )
     p.add_argument("--no-cli", action="store_true", help="skip the CLI timing")
     p.add_argument("--port", type=int, default=3311)
@@ -64,9 +67,11 @@ def main() -> int:
             report["ui"] = materialize_all(b, server, args.origin)
             print(json.dumps(report["ui"], indent=1))
             if args.after:
-                server.restart(CHANGED_SAE)
-                scenario = {"unsynced": materialize_unsynced, "automation": automation}
-                report[args.after] = scenario[args.after](b, server, home, CHANGED_SAE)
+                changed = CHANGED_SAMPLES if args.after == "schedule" else CHANGED_SAE
+                server.restart(changed)
+                scenario = {"unsynced": materialize_unsynced, "automation": automation,
+                            "schedule": schedule_preview}  # fmt: skip
+                report[args.after] = scenario[args.after](b, server, home, changed)
                 print(json.dumps(report[args.after], indent=1))
         if not args.no_cli:
             report["cli_seconds"] = cli_seconds(work / "cli-home", args.profile)
@@ -364,6 +369,32 @@ def unsynced_round(driver, server: Server) -> dict:
     runs = wait_runs(server, start, backfills_done, timeout=1800)
     errors = [server.failure(r["runId"]) for r in runs if r["status"] == "FAILURE"]
     return {"chosen": chosen, **summary(runs, start), "errors": errors}
+
+
+def schedule_preview(driver, server: Server, home: Path, overrides: list[str]) -> dict:
+    """Every shard stale (the server restarted with other sample settings): the schedule's
+    "Preview tick result", and the partition in each requested run's tags (the table lists
+    only the target job; its "Preview run config and tags" button shows the tags)."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{server.url}/locations/{LOCATION}/schedules/backfill_stale_shards")
+    dismiss_welcome(driver)
+    click_text(driver, "Preview tick result")
+    click_text(driver, "Continue")
+    click_text(driver, "Launch all", prefix=True, click=False)  # the result is shown
+    shot(driver, "schedule-preview")
+    partitions = []
+    for i in range(len([b for b in driver.find_elements(By.CSS_SELECTOR, ".bp5-dialog button")
+                        if not b.text.strip()])):  # fmt: skip
+        [b for b in driver.find_elements(By.CSS_SELECTOR, ".bp5-dialog button")
+         if not b.text.strip()][i].click()  # fmt: skip
+        tags = click_text(driver, "Copy tags", click=False).find_element(
+            By.XPATH, "ancestor::*[contains(@class, 'bp5-dialog')]").text  # fmt: skip
+        partitions += [line.split(": ", 1)[1] for line in tags.splitlines()
+                       if line.startswith("partition: ")]  # fmt: skip
+        click_text(driver, "OK")
+    return {"stale_shards": splat_info_stale(home, server.profile, overrides),
+            "preview_partitions": partitions}  # fmt: skip
 
 
 def splat_info_stale(home: Path, profile: str, overrides: list[str]) -> list[str]:
