@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' pandas oracles
 
-from splat_core.query import Reader, sql  # noqa: E402
+from splat_core.query import DamagedError, Reader, sql  # noqa: E402
 from tests.core.query import test_sql as t  # noqa: E402
 
 CASES = [
@@ -49,4 +49,9 @@ def report(homes: list[str]) -> str:
 
 
 if __name__ == "__main__":
-    print(report(sys.argv[1:]), end="")
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    try:
+        print(report(sys.argv[1:]), end="")
+    except (OSError, ValueError, DamagedError) as e:  # no home there, or a damaged one
+        sys.exit(f"sql_report: {e}")

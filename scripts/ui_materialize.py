@@ -213,11 +213,24 @@ def wait_runs(server: Server, since: float, expect_done: callable, timeout: floa
     raise TimeoutError(f"runs still going after {timeout:.0f}s: {server.runs(since)}")
 
 
-def backfills_done(server: Server) -> bool:
+def backfills(server: Server) -> list[dict]:
+    """The latest backfills, newest first: {id, status}."""
     q = """{ partitionBackfillsOrError(limit: 5) { ... on PartitionBackfills {
               results { id status } } } }"""
-    results = server.graphql(q)["partitionBackfillsOrError"]["results"]
-    return all(b["status"] not in {"REQUESTED", "CANCELING"} for b in results)
+    return server.graphql(q)["partitionBackfillsOrError"]["results"]
+
+
+def backfills_done(server: Server) -> bool:
+    return all(b["status"] not in {"REQUESTED", "CANCELING"} for b in backfills(server))
+
+
+def wait_new_backfill(server: Server, known: set[str], timeout: float = 60) -> None:
+    """Until the UI's launch has created a backfill not in `known`."""
+    deadline = time.time() + timeout
+    while not {b["id"] for b in backfills(server)} - known:
+        if time.time() > deadline:
+            raise TimeoutError("the launch created no backfill")
+        time.sleep(0.5)
 
 
 # -- the browser ------------------------------------------------------------------------
@@ -297,9 +310,10 @@ def materialize_all(driver, server: Server, origin: str) -> dict:
     click_text(driver, "Materialize all", prefix=True)
     click_text(driver, "All")  # every partition (the dialog starts with none)
     shot(driver, f"materialize-all-{origin}")
+    known = {b["id"] for b in backfills(server)}
     start = time.time()
     click_text(driver, "Launch backfill")
-    time.sleep(2)
+    wait_new_backfill(server, known)
     driver.get("about:blank")  # the live page would take CPU from the run on a small machine
     runs = wait_runs(server, start, backfills_done, timeout=3600)
     return summary(runs, start)

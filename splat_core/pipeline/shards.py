@@ -57,7 +57,9 @@ def workers_for(n_shards: int, rows_per_shard: int) -> int:
     try:
         wanted = int(raw) if raw else (os.cpu_count() or 1) // CORES_PER_WORKER
     except ValueError:
-        raise ValueError(f"{WORKERS_ENV}={raw!r}: give a number of worker processes") from None
+        wanted = 0
+    if raw and wanted < 1:
+        raise ValueError(f"{WORKERS_ENV}={raw!r}: give a number of worker processes (1 or more)")
     return max(1, min(wanted, n_shards))
 
 

@@ -32,6 +32,8 @@ def test_materialize_all_runs_its_steps_in_one_process_by_default(settings, monk
     monkeypatch.delenv("SPLAT_EXECUTOR", raising=False)
     job = definitions.build_definitions(settings).resolve_job_def(definitions.MATERIALIZE_ALL)
     assert job.executor_def.name == "in_process"
+    # what a job backfill reads to launch all partitions as one run (job_backfill.py)
+    assert job.backfill_policy == dg.BackfillPolicy.single_run()
     monkeypatch.setenv("SPLAT_EXECUTOR", "multiprocess")
     job = definitions.build_definitions(settings).resolve_job_def(definitions.MATERIALIZE_ALL)
     assert job.executor_def.name == "multiprocess"

@@ -70,6 +70,9 @@ def test_the_pool_only_where_it_pays(monkeypatch):
     monkeypatch.setenv(shards.WORKERS_ENV, "two")
     with pytest.raises(ValueError, match="SPLAT_SHARD_WORKERS='two'"):
         shards.workers_for(16, 10**6)
+    monkeypatch.setenv(shards.WORKERS_ENV, "0")
+    with pytest.raises(ValueError, match="SPLAT_SHARD_WORKERS='0'"):
+        shards.workers_for(16, 10**6)
 
 
 def test_rows_per_shard_from_the_published_builds(tiny_home):
