@@ -17,7 +17,7 @@ def analysis_asset(name: str) -> dg.AssetsDefinition:
     def _asset(context: dg.AssetExecutionContext, settings: SplatSettings, config: StepConfig,
                **inputs):  # fmt: skip
         with settings.staging(context) as out:
-            result = step(out, inputs, cfg := settings.config(config))
+            result = step(out, inputs, cfg := settings.config(config), context.log.info)
         yield from published_and_checked(context, settings, out, result, cfg)
 
     return _asset

@@ -4,8 +4,10 @@ Labels live in `$SPLAT_HOME/labels/labels.sqlite` (splat_core.labels). Every sub
 takes `--home` and `--json`; with `--json` it prints:
 
     next     {"built": int, "entries": [{feature_id, priority, reason, added_at}, ...]}
+    build    {"built": int, "by": "count" | "explanation", "explained": class or null}
     set      the label written: {feature_id, name, category, notes, confidence, source, ...,
-             created_at, updated_at, version}
+             rule, rule_score, created_at, updated_at, version}
+    rescore  {"rescored": int, "data_version": str}
     skip     {"skipped": feature id, or null when nothing is pending}
     add      {"queued": [feature ids], "priority": float, "reason": str}
     status   {n_labels, by_category, by_source, queue: {pending, completed, skipped}}
@@ -14,6 +16,11 @@ takes `--home` and `--json`; with `--json` it prints:
     export   {"path", "format", "n_labels"}
     import   {"path", "imported": int}
 
+A label's `--rule` is written in the explanation language (splat_core.explain.rules) and
+scored when written, and again when shown after a new generation is served (or by
+`rescore`); the queue is built by activation count or, with `--explained well|poorly|none`,
+by how well feature_explanations explains each feature (splat_core.investigate.label_scores).
+
 While a feature store is materialized, feature ids outside [0, n_features) are refused.
 Bad values, unknown ids and missing files exit 2 with the reason on stderr.
 """
@@ -21,6 +28,8 @@ Bad values, unknown ids and missing files exit 2 with the reason on stderr.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from splat_cli.common import add_home_option, fail, print_json
@@ -35,8 +44,13 @@ def register(sub) -> None:
     q = _command(labels_sub, "next", "the next features to label (builds the queue if empty)")
     q.add_argument("-n", type=int, default=5, help="how many entries to show")
     q.add_argument("--no-build", action="store_true", help="do not fill an empty queue")
-    q.add_argument("--top-k", type=int, default=50, help="features queued by a build")
+    _build_options(q)
     q.set_defaults(run=run_next)
+
+    b = _command(labels_sub, "build", "queue features by activation count or explanation")
+    _build_options(b)
+    b.add_argument("--include-labeled", action="store_true", help="queue labelled ones too")
+    b.set_defaults(run=run_build)
 
     s = _command(labels_sub, "set", "create or update a feature's label")
     s.add_argument("feature", type=int, help="feature id")
@@ -45,7 +59,14 @@ def register(sub) -> None:
     s.add_argument("--notes", default=None)
     s.add_argument("--confidence", type=float, default=None, help="0..1")
     s.add_argument("--source", default="cli")
+    s.add_argument("--rule", default=None,
+                   help='what the feature detects, e.g. "swim_speed_up >= 12 & class = '
+                        'shooter" ("" removes it); scored when written')  # fmt: skip
     s.set_defaults(run=run_set)
+
+    r = _command(labels_sub, "rescore", "score the labels' rules on the served generation")
+    r.add_argument("--force", action="store_true", help="rescore fresh scores too")
+    r.set_defaults(run=run_rescore)
 
     k = _command(labels_sub, "skip", "skip a queued feature (default: the next one)")
     k.add_argument("feature", type=int, nargs="?", default=None, help="feature id")
@@ -82,6 +103,14 @@ def _command(labels_sub, name: str, help_: str):
     return p
 
 
+def _build_options(p) -> None:
+    p.add_argument("--top-k", type=int, default=50, help="features queued by a build")
+    p.add_argument("--by", choices=("count", "explanation"), default=None,
+                   help="activation count (default), or the best explanation")  # fmt: skip
+    p.add_argument("--explained", choices=("well", "poorly", "none"), default=None,
+                   help="with --by explanation (implied): which features to queue")  # fmt: skip
+
+
 def _guarded(run):
     """Known errors of the store exit 2 with their message."""
 
@@ -98,17 +127,28 @@ def _guarded(run):
 
 def n_features(home: Path) -> int | None:
     """The feature store's feature count, None while none is materialized."""
+    with _reader(home) as reader:
+        return None if reader is None else reader.n_features
+
+
+@contextmanager
+def _reader(home: Path) -> Iterator:
+    """The home's Reader, None while no feature store is materialized."""
     from splat_core.store.catalog import read_catalog
 
     if "feature_store" not in read_catalog(home):
-        return None
+        yield None
+        return
     from splat_core.query import MissingAssetError, Reader
 
     try:
-        with Reader.open(home) as reader:
-            return reader.n_features
+        reader = Reader.open(home)
+        reader.n_features  # noqa: B018 (the feature store opens, or MissingAssetError)
     except MissingAssetError:
-        return None
+        yield None
+        return
+    with reader:
+        yield reader
 
 
 def _check_ids(home: Path, ids: list[int]) -> None:
@@ -122,6 +162,27 @@ def _check_ids(home: Path, ids: list[int]) -> None:
 # --- subcommands ------------------------------------------------------------------------------
 
 
+def _build(args, home: Path, store: LabelStore, include_labeled: bool = False) -> int:
+    """Queue features as the build options say; returns how many were queued."""
+    by = _by(args)
+    if by == "explanation" and args.explained is None:
+        raise LabelError("--by explanation needs --explained well|poorly|none")
+    if by == "count" and args.explained is not None:
+        raise LabelError("--explained goes with --by explanation")
+    from splat_core.query import MissingAssetError, Reader
+
+    try:
+        with Reader.open(home) as reader:
+            if by == "count":
+                return store.queue_build(reader.feature_counts(), args.top_k, include_labeled)
+            from splat_core.investigate.label_scores import queue_by_explanation
+
+            return queue_by_explanation(store, reader, args.explained, args.top_k,
+                                        include_labeled)  # fmt: skip
+    except MissingAssetError as e:
+        raise LabelError(f"the labelling queue cannot be built: {e}") from None
+
+
 @_guarded
 def run_next(args, home: Path) -> int:
     if args.n < 0 or args.top_k < 0:
@@ -129,20 +190,13 @@ def run_next(args, home: Path) -> int:
     store = LabelStore.open(home)
     entries, built = store.queue_next(args.n), 0
     if not entries and not args.no_build:
-        from splat_core.query import MissingAssetError, Reader
-
-        try:
-            with Reader.open(home) as reader:
-                counts = reader.feature_counts()
-        except MissingAssetError as e:
-            return fail(f"the labelling queue is empty and cannot be built: {e}")
-        built = store.queue_build(counts, top_k=args.top_k)
+        built = _build(args, home, store)
         entries = store.queue_next(args.n)
     if args.json:
         print_json({"built": built, "entries": entries})
         return 0
     if built:
-        print(f"queued {built} features by activation count")
+        print(f"queued {built} features {_how(args)}")
     if not entries:
         print("the labelling queue is empty")
         return 0
@@ -150,6 +204,26 @@ def run_next(args, home: Path) -> int:
     for x in entries:
         print(f"{x['feature_id']:>8} {x['priority']:>9.3f}  {x['reason']}")
     return 0
+
+
+@_guarded
+def run_build(args, home: Path) -> int:
+    if args.top_k < 0:
+        return fail("--top-k must be >= 0")
+    built = _build(args, home, LabelStore.open(home), args.include_labeled)
+    if args.json:
+        print_json({"built": built, "by": _by(args), "explained": args.explained})
+    else:
+        print(f"queued {built} features {_how(args)}")
+    return 0
+
+
+def _by(args) -> str:
+    return args.by or ("explanation" if args.explained else "count")
+
+
+def _how(args) -> str:
+    return f"explained {args.explained}" if args.explained else "by activation count"
 
 
 @_guarded
@@ -161,14 +235,35 @@ def run_set(args, home: Path) -> int:
     for key in ("feature_id", "created_at", "updated_at", "version"):
         fields.pop(key, None)
     given = {"name": args.name, "category": args.category, "notes": args.notes,
-             "confidence": args.confidence, "source": args.source}  # fmt: skip
+             "confidence": args.confidence, "source": args.source, "rule": args.rule}  # fmt: skip
     fields.update({k: v for k, v in given.items() if v is not None})
+    if fields.get("rule") is not None:
+        from splat_core.investigate.label_scores import score_fields
+
+        with _reader(home) as reader:
+            fields = score_fields(reader, args.feature, fields)
     expected = 0 if current is None else current.version  # unchanged since read, or conflict
     label = store.set(args.feature, expected_version=expected, **fields)
     if args.json:
         print_json(label.to_dict())
     else:
         print(f"feature {label.feature_id}: {label.name!r} [{label.category}] v{label.version}")
+    return 0
+
+
+@_guarded
+def run_rescore(args, home: Path) -> int:
+    from splat_core.investigate.label_scores import score_label_rules
+
+    with _reader(home) as reader:
+        if reader is None:
+            return fail("no feature store is materialized: there is nothing to score on")
+        n = score_label_rules(LabelStore.open(home), reader, force=args.force)
+        version = reader.data_version
+    if args.json:
+        print_json({"rescored": n, "data_version": version})
+    else:
+        print(f"rescored {n} label rule(s) on data version {version}")
     return 0
 
 
@@ -219,8 +314,11 @@ def run_status(args, home: Path) -> int:
 def run_show(args, home: Path) -> int:
     _check_ids(home, [args.feature])
     store = LabelStore.open(home)
-    label, history = store.get(args.feature), store.history(args.feature)
-    entry = store.queue_get(args.feature)
+    with _reader(home) as reader:
+        from splat_core.investigate.label_scores import current_label
+
+        label = current_label(store, reader, args.feature)  # rescored if stale
+    history, entry = store.history(args.feature), store.queue_get(args.feature)
     if args.json:
         print_json({"feature_id": args.feature, "label": label and label.to_dict(),
                     "history": history, "queue": entry})  # fmt: skip
@@ -235,6 +333,14 @@ def run_show(args, home: Path) -> int:
             value = getattr(label, key)
             if value not in (None, ""):
                 print(f"  {key}: {value}")
+        if label.rule is not None:
+            print(f"  rule: {label.rule}")
+        if label.rule_score is not None:
+            sc = label.rule_score
+            nums = ", ".join(f"{k} {sc[k]:.3f}" for k in ("f1", "precision", "recall", "auroc")
+                             if isinstance(sc.get(k), int | float))  # fmt: skip
+            print(f"  rule score (held out, {sc.get('target')}, {sc.get('confidence')} "
+                  f"confidence, data version {sc.get('data_version')}): {nums}")  # fmt: skip
     if entry is not None:
         print(f"queue: {entry['status']} (priority {entry['priority']:.3f}) {entry['reason']}")
     if history:

@@ -23,6 +23,8 @@ _6, _12, _15, _21, _29, _38, _51, _57; 21 AP holds every rung up to 21). Samples
 partial builds. Protocol, from a feature id to a label:
 1. feature_overview(feature_id): stats, top tokens, ability shares, weapons, contexts,
    existing label. Treat what you see as hypotheses (correlation), not findings.
+   explain_feature(feature_id): input rules that predict where it fires, scored on
+   held-out samples, and where the best one is wrong; score_rule tests your own rule.
 2. coverage(feature_id): the concept lives in the core (25-75% of the effective max);
    an ability in >= 50% of the core can headline the label, < 30% is a tail marker.
 3. family_sweep for the top 2-3 families; heatmap(primary, secondary) for conditional
@@ -77,7 +79,7 @@ def build_server(home):
     from mcp.server.mcpserver.exceptions import ToolError
 
     from splat_core import investigate as inv
-    from splat_core.investigate import names
+    from splat_core.investigate import explanations, names
     from splat_core.query import LiveReader, Reader
 
     server = MCPServer("splat", instructions=INSTRUCTIONS, log_level="WARNING")
@@ -243,6 +245,28 @@ def build_server(home):
         if weapon_id is not None:
             return inv.whatif_build(r, feature_id, weapon_id, abilities or {}, edits)
         return inv.whatif_examples(r, feature_id, edits, n_examples, source)
+
+    @tool(
+        "Rules over the input that predict where the feature fires, best first, each "
+        "scored on held-out samples (precision, recall, F1, AUROC; null_f1/null_auroc "
+        "against random positives) with a confidence (high/medium/low/none); for the best "
+        "rule, k hard_negatives (it holds, the feature is silent) and k misses (the feature "
+        f"fires, the rule fails). Empty when the feature fires too rarely. {FEATURE}"
+    )
+    def explain_feature(feature_id: int, k: int = 5) -> dict:
+        if k < 0:
+            raise ValueError(f"k must be >= 0, got {k}")
+        return explanations.explain_feature(reader(), feature_id, k)
+
+    @tool(
+        "Score any rule (your hypothesis, a label's claim) for the feature as "
+        "explain_feature scores its own. rule: conditions joined by & (and), terms by | "
+        "(or): 'run_speed_up >= 21 & class = splatling | ninja_squid', 'no quick_respawn', "
+        "'special in {Trizooka, Zipcaster}', 'weapon = \"Splattershot Jr.\"' (families "
+        "take full names and AP, raised to the next rung). A bad rule's error names the column."
+    )
+    def score_rule(feature_id: int, rule: str) -> dict:
+        return explanations.score_rule(reader(), feature_id, rule)
 
     @tool(f"The feature's k highest activations with weapon and tokens. {FEATURE}")
     def top_examples(feature_id: int, k: int = 20) -> list:

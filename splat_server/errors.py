@@ -1,9 +1,9 @@
-"""Exceptions of the core, mapped to HTTP: unknown ids 404, bad values and over-expensive
-requests 422, missing data and a full heavy pool 503 (with Retry-After), label version
-conflicts 409, a damaged file 500 with a body naming asset, version and file. Storage that
-cannot be used (a full disk, a busy or broken label database) is 503 with Retry-After;
-anything else is a server bug: 500, still with a JSON body (the traceback goes to the log).
-No body names a local path."""
+"""Exceptions of the core, mapped to HTTP: unknown ids 404, bad values (a rule that does not
+parse too) and over-expensive requests 422, missing data and a full heavy pool 503 (with
+Retry-After), label version conflicts 409, a damaged file 500 with a body naming asset,
+version and file. Storage that cannot be used (a full disk, a busy or broken label database)
+is 503 with Retry-After; anything else is a server bug: 500, still with a JSON body (the
+traceback goes to the log). No body names a local path."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from splat_core.explain.rules import RuleError
 from splat_core.labels import LabelConflict, LabelError
 from splat_core.query import (
     DamagedError,
@@ -95,6 +96,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(BadBuildError)
     @app.exception_handler(TooExpensive)
+    @app.exception_handler(RuleError)
     async def bad_value(_request: Request, exc: ValueError):
         return invalid(str(exc))
 

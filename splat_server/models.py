@@ -7,6 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from splat_core.explain.rules import MAX_CONDITIONS, MAX_TERMS
+from splat_core.explain.search import CONFIDENCE, TARGETS, confidence
+from splat_core.query.summary import PARTS
 from splat_server.limits import MAX_BATCH_COST
 
 
@@ -89,7 +92,9 @@ class Weapon(BaseModel):
 
 
 class Example(BaseModel):
-    rank: int = Field(description="1-based position in the feature's descending order")
+    rank: int = Field(
+        description="1-based position in the feature's descending order (0: it does not fire)"
+    )
     sample_id: int
     activation: float
     weapon: Weapon
@@ -163,6 +168,67 @@ class NeighborRow(BaseModel):
     n_both: int | None = None
 
 
+class RuleScores(BaseModel):
+    """A rule's held-out scores for one feature (the samples the search did not fit on)."""
+
+    target: Literal[TARGETS] = Field(
+        description="what the rule detects: 'fires' (any nonzero activation) or 'strong' "
+        "(at or above the search's strong quantile of the nonzero activations)"
+    )
+    rule: str = Field(description="the rule's text: `POST .../explanations/score` reads it")
+    sentence: str = Field(description="the rule in the game's words")
+    precision: float
+    recall: float
+    f1: float
+    auroc: float | None = Field(
+        description="of the rule's margin (0 where it fails, 1 + AP above its thresholds "
+        "where it holds); null where the held-out samples hold no positive"
+    )
+    spearman: float | None = Field(
+        description="activation vs margin where the rule holds; null where either is constant"
+    )
+    coverage: float = Field(description="fraction of the held-out samples where the rule holds")
+    null_f1: float = Field(description="F1 against as many positives drawn at random")
+    null_auroc: float | None = Field(description="AUROC against the same random positives")
+    n_positive: int = Field(description="held-out samples of the target")
+    n_scored: int = Field(description="held-out samples")
+    confidence: Literal[CONFIDENCE] = Field(
+        description=" ".join(f"f1 against null_f1. {confidence.__doc__}".split())
+    )
+
+
+class ExplanationRow(RuleScores):
+    rank: int = Field(description="1 = the feature's best explanation (by fit_f1)")
+    n_terms: int = Field(description=f"terms joined by '|' (at most {MAX_TERMS})")
+    n_conditions: int = Field(
+        description=f"conditions in all terms (at most {MAX_CONDITIONS} joined by '&' per term)"
+    )
+    fit_f1: float = Field(description="F1 on the samples the search fit on")
+
+
+class RuleIn(Input):
+    rule: str = Field(
+        min_length=1, max_length=4000,
+        description="conditions joined by & (and), terms by | (or), e.g. 'run_speed_up >= 21 "
+        "& class = splatling | ninja_squid', 'no quick_respawn & special in {Trizooka, "
+        "Zipcaster}', 'weapon = \"Splattershot Jr.\"'",
+    )  # fmt: skip
+
+
+class ScoredRule(RuleScores):
+    feature_id: int
+
+
+class ExplanationExamples(BaseModel):
+    hard_negatives: list[Example] = Field(
+        description="where the best rule holds but the feature does not fire (deepest "
+        "inside the rule first; rank and activation 0)"
+    )
+    misses: list[Example] = Field(
+        description="samples of the best rule's target where it fails (highest first)"
+    )
+
+
 class LabelOut(BaseModel):
     feature_id: int
     name: str
@@ -175,6 +241,12 @@ class LabelOut(BaseModel):
     research_label: str | None = None
     research_state_path: str | None = None
     hypothesis_confidence: float | None = None
+    rule: str | None = Field(default=None, description="what the labeller says it detects")
+    rule_score: dict | None = Field(
+        default=None,
+        description="the rule's held-out scores (as `POST .../explanations/score` answers) "
+        "and the `data_version` they were computed on; rescored when a read finds another",
+    )
     created_at: str
     updated_at: str
     version: int = Field(description="1 on creation, +1 on each write (for expected_version)")
@@ -189,6 +261,7 @@ class FeatureSummary(BaseModel):
     weapons: list[WeaponRow]
     influence: list[InfluenceRow]
     neighbors: list[NeighborRow]
+    explanations: list[ExplanationRow]
     label: LabelOut | None
     data_version: str
 
@@ -284,6 +357,11 @@ class LabelIn(Input):
     source: str = Field(default="api", min_length=1, max_length=100)
     importance_percentile: float | None = Field(default=None, ge=0, le=100)
     stability_score: float | None = None
+    rule: str | None = Field(
+        default=None, max_length=4096,
+        description="what the feature detects, in the explanation language (e.g. "
+        "'swim_speed_up >= 12 & class = shooter'); stored in its canonical text and scored",
+    )  # fmt: skip
     expected_version: int | None = Field(
         default=None, ge=0, description="write only if the label is at this version (0: new)"
     )
@@ -293,13 +371,14 @@ class ImportResult(BaseModel):
     imported: int
 
 
-Part = Literal["stats", "histogram", "tokens", "weapons", "influence", "neighbors", "label",
-               "examples"]  # fmt: skip
+Part = Literal[PARTS]
 
 
 class BatchIn(Input):
     feature_ids: list[int] = Field(min_length=1, max_length=256)
-    parts: list[Part] = Field(default=["stats", "tokens", "influence", "label"], max_length=8)
+    parts: list[Part] = Field(
+        default=["stats", "tokens", "influence", "label"], max_length=len(PARTS)
+    )
     top_k: int = Field(default=10, ge=0, le=100, description="rows per table kind")
     examples: int = Field(default=10, ge=0, le=100, description="top examples per feature")
 
@@ -326,6 +405,7 @@ class BatchFeature(BaseModel):
     weapons: list[WeaponRow] | None = None
     influence: list[InfluenceRow] | None = None
     neighbors: list[NeighborRow] | None = None
+    explanations: list[ExplanationRow] | None = None
     label: LabelOut | None = None
     examples: list[Example] | None = None
 

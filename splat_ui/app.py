@@ -11,7 +11,7 @@ import streamlit as st
 
 from splat_core.domain import present
 from splat_core.query import MissingAssetError
-from splat_ui import data, labels_panel, picker, widgets
+from splat_ui import data, explanation, labels_panel, picker, widgets
 from splat_ui.nav import RENDER_S, VIEW, Context
 from splat_ui.views import VIEWS
 
@@ -60,6 +60,8 @@ def main() -> None:
     st.sidebar.caption(f"{n:,} features · `{reader.home}` · data {reader.data_version}")
     with widgets.guard():
         header(ctx)
+    with widgets.guard():
+        explanation.render(ctx, store)
     tabs = st.tabs(list(VIEWS), key=VIEW, bind="query-params")
     for tab, render in zip(tabs, VIEWS.values(), strict=True):
         if tab.open:

@@ -101,6 +101,17 @@ def single_edits(_reader: Reader, home: str, version: str, f: int, weapon: int, 
     return [v.to_dict() for v in _reader.whatif(weapon, dict(build), f, top_changes=3).variants]
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def explanation_examples(_reader: Reader, home: str, version: str, f: int, k: int) -> dict:
+    """Feature f's ranked rules, and the best one's misses and hard negatives as rows."""
+    return explorer.explanation_examples(_reader, f, k)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def search_positives(_reader: Reader, home: str, version: str, f: int) -> tuple[int, int]:
+    return explorer.search_positives(_reader, f)
+
+
 def features_where(reader: Reader, where: str) -> list[int]:
     """Feature ids whose stats and label satisfy a SQL condition (query/sql.py); not cached:
     the labels view is read when the connection opens, and labels change in the explorer."""

@@ -1,11 +1,13 @@
 """The label editor (sidebar): name, category, confidence and notes, saved to the label store
-with a version check, so a label written meanwhile by someone else is never overwritten."""
+with a version check, so a label written meanwhile by someone else is never overwritten. The
+fields it does not edit (a rule and its score, research fields) are kept as they were."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from splat_core.labels import CATEGORIES, LabelConflict, LabelError, LabelStore
+from splat_core.labels.model import OPTIONAL_FIELDS
 from splat_ui.nav import Context
 
 UNRATED = "unrated"
@@ -16,8 +18,16 @@ def _k(f: int, name: str) -> str:
     return f"label_{f}_{name}"
 
 
-def _load(f: int, label) -> None:
+def _kept(label) -> dict:
+    """The label's fields this form does not edit (written back unchanged)."""
+    fields = {k: getattr(label, k, None) for k in OPTIONAL_FIELDS} if label else {}
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def load(f: int, label) -> None:
+    """Fill the form of feature f from its label (or empty)."""
     ss = st.session_state
+    ss[_k(f, "kept")] = _kept(label)
     ss[_k(f, "name")] = label.name if label else ""
     ss[_k(f, "category")] = label.category if label else "none"
     conf = label.confidence if label else None
@@ -41,10 +51,12 @@ def save(store: LabelStore, f: int) -> None:
             confidence=None if conf == UNRATED else float(conf),
             source="ui",
             expected_version=ss[_k(f, "version")],
+            **ss.get(_k(f, "kept"), {}),
         )
     except LabelConflict as e:
         cur = e.current
         ss[_k(f, "version")] = cur.version if cur else 0
+        ss[_k(f, "kept")] = _kept(cur)
         now = (
             f"It now reads “{cur.name}” ({cur.source}, version {cur.version})"
             if cur
@@ -66,7 +78,7 @@ def render(ctx: Context, store: LabelStore) -> None:
     f, sb = ctx.f, st.sidebar
     label = ctx.labels.get(f)
     if _k(f, "name") not in st.session_state:
-        _load(f, label)
+        load(f, label)
     sb.markdown(f"**Label of feature {f}**")
     with sb.form(f"label_form_{f}", border=False):
         st.text_input("name", key=_k(f, "name"), placeholder="what does it respond to?")
@@ -88,4 +100,21 @@ def render(ctx: Context, store: LabelStore) -> None:
         (sb.success if message[0] == "success" else sb.error)(message[1])
     if label:
         sb.caption(f"version {label.version} · {label.source} · {label.updated_at[:16]} UTC")
+        rule_caption(label)
     sb.caption(f"{len(ctx.labels):,} of {ctx.reader.n_features:,} features labelled")
+
+
+def rule_caption(label) -> None:
+    """The label's rule and its held-out score, if it has them."""
+    rule = label.rule
+    if not rule:
+        return
+    score = label.rule_score or {}
+    parts = [f"rule `{rule}`"]
+    if score.get("f1") is not None:
+        parts.append(f"held-out F1 {score['f1']:.3f}")
+    if score.get("null_f1") is not None:
+        parts.append(f"null {score['null_f1']:.3f}")
+    if score.get("confidence"):
+        parts.append(score["confidence"])
+    st.sidebar.caption(" · ".join(parts))

@@ -34,10 +34,13 @@ def guard():
         st.info("`splat verify` lists every damaged file; materialize the asset again.")
 
 
-def examples_table(rows: list[dict], top: float | None, kit: bool = True, key=None) -> None:
+def examples_table(
+    rows: list[dict], top: float | None, kit: bool = True, key=None,
+    empty: str = "No examples: this feature never fires.",
+) -> None:  # fmt: skip
     """Examples as a sortable table: the build as chips, the activation as a bar."""
     if not rows:
-        st.info("No examples: this feature never fires.")
+        st.info(empty)
         return
     frame = pd.DataFrame(rows)
     columns = ["rank", "activation", "weapon", "kit", "build", "ap", "tokens", "sample_id"]

@@ -21,12 +21,14 @@ LAYERS = {
     "sparse": set(),
     "sae": {"model", "sparse"},
     "analysis": {"domain", "builds", "sparse"},
+    "explain": {"domain", "builds", "sparse"},
     "store": {"domain", "builds", "model", "sae", "sparse"},
-    "pipeline": {"domain", "builds", "model", "sae", "sparse", "analysis", "store"},
-    "query": {"domain", "builds", "model", "sae", "sparse", "analysis", "store", "labels"},
-    "labels": {"store"},
-    "investigate": {"domain", "builds", "store", "query", "labels"},
-}
+    "pipeline": {"domain", "builds", "model", "sae", "sparse", "analysis", "explain", "store"},
+    "query": {"domain", "builds", "model", "sae", "sparse", "analysis", "explain", "store",
+              "labels"},
+    "labels": {"store", "explain"},
+    "investigate": {"domain", "builds", "store", "query", "labels", "explain"},
+}  # fmt: skip
 # What each package must never import (frameworks and the other front ends).
 FORBIDDEN = {
     "splat_core": {"dagster", "fastapi", "starlette", "uvicorn", "streamlit", "httpx", "mcp",

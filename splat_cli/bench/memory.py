@@ -47,11 +47,10 @@ def peak_rss_bytes() -> int:
 
 class StepTimer:
     """Runs named steps, recording seconds and RSS (start, peak, delta) per step in
-    `figures`; steps in `slow` that take over `slow_seconds` are reported as slow."""
+    `figures`; a step over its limit in `limits` (seconds) is reported as slow."""
 
-    def __init__(self, progress: Callable[[str], None], slow: set[str] = frozenset(),
-                 slow_seconds: float = float("inf")):  # fmt: skip
-        self.progress, self.slow, self.slow_seconds = progress, slow, slow_seconds
+    def __init__(self, progress: Callable[[str], None], limits: dict[str, float] | None = None):
+        self.progress, self.limits = progress, limits or {}
         self.figures: dict[str, dict] = {}
 
     def run(self, name: str, fn: Callable[[], object]):
@@ -65,6 +64,6 @@ class StepTimer:
             self.figures[name] = {"seconds": round(seconds, 3), **rss.stop()}
         peak = self.figures[name]["rss_peak_bytes"] / 2**20
         self.progress(f"  done {name} in {seconds:.1f}s (peak RSS {peak:,.0f} MiB)")
-        if name in self.slow and seconds > self.slow_seconds:
-            self.progress(f"  SLOW: {name} took {seconds:.0f}s (> {self.slow_seconds:.0f}s)")
+        if seconds > self.limits.get(name, float("inf")):
+            self.progress(f"  SLOW: {name} took {seconds:.0f}s (> {self.limits[name]:.0f}s)")
         return out

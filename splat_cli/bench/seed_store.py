@@ -44,6 +44,8 @@ from splat_core.store.contract import ANALYSIS_ASSETS, CSR_ZARR
 
 Progress = Callable[[str], None]
 SLOW_SECONDS = 180.0  # an analysis step slower than this is reported in `slow_steps`
+# ... except where its issue set another limit (issue 17: every feature explained in 10 min)
+SLOW_LIMITS = {**dict.fromkeys(ANALYSIS_ASSETS, SLOW_SECONDS), "feature_explanations": 600.0}
 # `--small`: 20,000 x 512 with two planted features, for a quick look (and the tests)
 SMALL = {"n_samples": 20_000, "n_features": 512, "n_shards": 2, "hidden": 32,
          "big_features": ((0, 10_000), (1, 2_000))}  # fmt: skip
@@ -79,7 +81,7 @@ def _write_seed_store(home, n_samples, n_features, n_shards, active_per_sample, 
     t0 = time.perf_counter()
     n_builds, instances, include_full = sample_plan(n_samples)
     config = seed_config(n_builds, instances, include_full, n_shards, hidden, seed)
-    timer = StepTimer(progress, slow=set(ANALYSIS_ASSETS), slow_seconds=SLOW_SECONDS)
+    timer = StepTimer(progress, limits=SLOW_LIMITS)
     timer.run("vocab", lambda: _publish(home, "vocab", lambda o: steps.vocab_step(o, config)))
     timer.run("builds", lambda: _publish(home, "builds", lambda o: steps.builds_step(o, config)))
     builds = artifacts.read_builds_dir(catalog.current_path(home, "builds"))
@@ -240,7 +242,7 @@ def run_analysis(home: Path, config: SplatConfig, timer: StepTimer) -> None:
 
         def write(out: Path, asset=asset, step=step) -> dict:
             inputs = {dep: artifacts.open_current(home, dep) for dep in contract.spec(asset).deps}
-            return step(out, inputs, config).metadata
+            return step(out, inputs, config, timer.progress).metadata
 
         timer.run(asset, lambda a=asset, w=write: _publish(home, a, w))
 
@@ -259,7 +261,8 @@ def _report(home, n_samples, n_features, big_features, store, timer: StepTimer, 
             "bytes_spilled")  # fmt: skip
     transpose = {k: store[k] for k in keys}
     transpose["rss_peak_bytes"] = timer.figures["feature_store"]["rss_peak_bytes"]
-    slow = [a for a in ANALYSIS_ASSETS if timer.figures.get(a, {}).get("seconds", 0) > SLOW_SECONDS]
+    slow = [a for a in ANALYSIS_ASSETS
+            if timer.figures.get(a, {}).get("seconds", 0) > SLOW_LIMITS[a]]  # fmt: skip
     return {
         "home": str(home),
         "n_samples": int(csc.n_samples),

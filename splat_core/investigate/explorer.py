@@ -1,5 +1,6 @@
 """Small computations behind the feature explorer's views, kept out of the UI (and tested
-without it): histogram bars, binned examples, exact-token encodings, prediction changes."""
+without it): histogram bars, binned examples, exact-token encodings, prediction changes,
+a feature's explanation block."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import numpy as np
 
 from splat_core.domain.present import example_row, token_name
 from splat_core.domain.vocab import NULL
+from splat_core.explain.search import Split, config_from_json
+from splat_core.explain.table import CONFIG_KEY
+from splat_core.investigate.explanations import explain_feature
+from splat_core.query.examples import Example, WeaponInfo
 
 
 def interval_groups(examples: Sequence) -> list[dict]:
@@ -66,3 +71,22 @@ def prediction_rows(before: Mapping[str, float], after: Mapping[str, float], n: 
     ]
     rows.sort(key=lambda r: (-r["after"], r["token"]))
     return rows
+
+
+def explanation_examples(reader, f: int, k: int = 5) -> dict:
+    """`explain_feature` with its misses and hard negatives as example-table rows."""
+    out = explain_feature(reader, f, k)
+    for part in ("misses", "hard_negatives"):
+        out[part] = [example_row(Example(**{**e, "weapon": WeaponInfo(**e["weapon"])}))
+                     for e in out[part]]  # fmt: skip
+    return out
+
+
+def search_positives(reader, f: int) -> tuple[int, int]:
+    """(feature f's firing samples among those the explanation search fits on, the fewest it
+    searches): why a feature has no explanation row."""
+    meta = reader.table("feature_explanations").table.schema.metadata or {}
+    config = config_from_json(meta[CONFIG_KEY])
+    ids, _ = reader.activations(f)
+    fit = Split.of(reader.n_samples, config).fit
+    return int(np.isin(ids, fit).sum()), config.min_positives

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import types
@@ -12,11 +13,13 @@ from typing import get_type_hints
 
 import pyarrow as pa
 
+from splat_core.explain.rules import RuleError, parse
+
 CATEGORIES = ("none", "mechanical", "tactical", "strategic", "auxiliary")
 MAX_NAME = 200
 MAX_NOTES = 10_000
 MAX_SOURCE = 100
-MAX_TEXT = 4_096  # research_label, research_state_path, queue reasons
+MAX_TEXT = 4_096  # research_label, research_state_path, queue reasons, a rule, its score's JSON
 MAX_FEATURE_ID = 2**63 - 1  # SQLite INTEGER
 # Keyword fields of LabelStore.set() beyond name, category, notes, confidence and source.
 OPTIONAL_FIELDS = (
@@ -25,6 +28,8 @@ OPTIONAL_FIELDS = (
     "research_label",
     "research_state_path",
     "hypothesis_confidence",
+    "rule",
+    "rule_score",
 )
 CONTENT_FIELDS = ("name", "category", "notes", "confidence", "source", *OPTIONAL_FIELDS)
 LABEL_FIELDS = ("feature_id", *CONTENT_FIELDS, "created_at", "updated_at", "version")
@@ -55,6 +60,12 @@ class Label:
     research_label: str | None
     research_state_path: str | None
     hypothesis_confidence: float | None  # 0..1
+    # What the labeller says the feature detects, in the explanation language
+    # (splat_core.explain.rules), as its canonical text; None: no rule.
+    rule: str | None
+    # The rule's held-out scores (investigate.explanations.score_rule's row plus the
+    # `data_version` of the generation they were computed on), or None: not scored yet.
+    rule_score: dict | None
     created_at: str  # ISO-8601 UTC
     updated_at: str
     version: int  # 1 on creation, +1 on each write
@@ -63,12 +74,12 @@ class Label:
         return asdict(self)
 
 
-_ARROW_TYPES = {int: pa.int64(), str: pa.string(), float: pa.float64()}
+_ARROW_TYPES = {int: pa.int64(), str: pa.string(), float: pa.float64(), dict: pa.string()}
 
 
 def label_schema() -> pa.Schema:
     """One Arrow column per `Label` field, typed from its annotation (`X | None`: nullable),
-    so the SQL view of the labels follows the dataclass."""
+    so the SQL view of the labels follows the dataclass. A dict field is its JSON text."""
     hints = get_type_hints(Label)
     out = []
     for f in fields(Label):
@@ -81,7 +92,16 @@ def label_schema() -> pa.Schema:
 
 def label_table(labels: Iterable[Label]) -> pa.Table:
     """Labels as an Arrow table of `label_schema()` (empty but typed when there are none)."""
-    return pa.Table.from_pylist([x.to_dict() for x in labels], schema=label_schema())
+    rows = [{**x.to_dict(), "rule_score": to_json(x.rule_score)} for x in labels]
+    return pa.Table.from_pylist(rows, schema=label_schema())
+
+
+def to_json(value: dict | None) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, allow_nan=False)
+
+
+def from_json(text: str | None) -> dict | None:
+    return None if text is None else json.loads(text)
 
 
 def utc_now() -> str:
@@ -126,6 +146,37 @@ def check_text(field: str, value, limit: int, *, optional: bool = False) -> str 
     return value
 
 
+def check_rule(value) -> str | None:
+    """A rule's canonical text (`str(parse(value))`); None for None or blank text (no rule).
+    A bad rule is a LabelError carrying the parser's `rule:<column>: ...` message."""
+    if value is None:
+        return None
+    text = check_text("rule", value, MAX_TEXT)
+    if not text.strip():
+        return None
+    try:
+        return str(parse(text, "rule"))
+    except RuleError as e:
+        raise LabelError(str(e)) from None
+
+
+def check_rule_score(value, rule: str | None) -> dict | None:
+    """None, or a JSON object (at most MAX_TEXT characters as JSON) beside a rule."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise LabelError(f"rule_score must be an object or null, got {value!r}")
+    if rule is None:
+        raise LabelError("rule_score needs a rule: a label without a rule has no score")
+    try:
+        text = to_json(value)
+    except (TypeError, ValueError) as e:
+        raise LabelError(f"rule_score must be JSON with finite numbers: {e}") from None
+    if len(text) > MAX_TEXT:
+        raise LabelError(f"rule_score must be at most {MAX_TEXT} characters as JSON")
+    return json.loads(text)  # a copy: the label never shares the caller's dict
+
+
 def validate(fields: dict) -> dict:
     """The content fields of a label, checked and normalized (LabelError otherwise)."""
     unknown = sorted(set(fields) - set(CONTENT_FIELDS))
@@ -146,6 +197,7 @@ def validate(fields: dict) -> dict:
     if not source:
         raise LabelError(f"source must not be empty, got {fields.get('source')!r}")
     get = fields.get
+    rule = check_rule(get("rule"))
     return {
         "name": name,
         "category": category.strip().lower(),
@@ -165,6 +217,8 @@ def validate(fields: dict) -> dict:
         "hypothesis_confidence": check_number(
             "hypothesis_confidence", get("hypothesis_confidence"), 0, 1
         ),
+        "rule": rule,
+        "rule_score": check_rule_score(get("rule_score"), rule),
     }
 
 

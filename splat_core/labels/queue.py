@@ -61,24 +61,40 @@ class QueueMixin:
             raise LabelError(f"counts must be a 1-d numeric array, got shape {counts.shape}")
         if counts.size and (not np.isfinite(counts).all() or (counts < 0).any()):
             raise LabelError("counts must be finite and >= 0")
+        top = float(counts.max()) if counts.size else 0.0
+        order = np.lexsort((np.arange(counts.size), -counts))  # count desc, then id
+        entries = (
+            (f, counts[f].item() / top, f"{counts[f].item()} nonzero activations")
+            for f in order.tolist()
+            if counts[f] > 0
+        )
+        return self.queue_fill(entries, top_k, include_labeled)
+
+    def queue_fill(
+        self, entries: Iterable[tuple[int, float, str]], top_k: int = 50,
+        include_labeled: bool = False,
+    ) -> int:  # fmt: skip
+        """Queue the first `top_k` of `entries` (feature id, priority, reason), in their
+        order, that are not yet queued (in any state), nor labelled unless
+        `include_labeled`. Returns the number added."""
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
             raise LabelError(f"top_k must be an integer >= 0, got {top_k!r}")
-        top = float(counts.max()) if counts.size else 0.0
-        if top <= 0 or top_k == 0:
+        if top_k == 0:
             return 0
-        order = np.lexsort((np.arange(counts.size), -counts))  # count desc, then id
         now = utc_now()
         with self._tx() as conn:
             taken = {r[0] for r in conn.execute("SELECT feature_id FROM label_queue")}
             if not include_labeled:
                 taken |= {r[0] for r in conn.execute("SELECT feature_id FROM labels")}
             rows = []
-            for f in order.tolist():
-                if counts[f] <= 0 or len(rows) == top_k:
+            for f, priority, reason in entries:
+                if len(rows) == top_k:
                     break
+                f = check_feature_id(f)
                 if f not in taken:
-                    c = counts[f].item()
-                    rows.append((f, c / top, f"{c} nonzero activations", now, now))
+                    taken.add(f)
+                    reason = check_text("reason", reason, MAX_TEXT)
+                    rows.append((f, _priority(priority), reason, now, now))
             conn.executemany(
                 "INSERT INTO label_queue (feature_id, priority, reason, status, added_at,"
                 " updated_at) VALUES (?, ?, ?, 'pending', ?, ?)",

@@ -12,6 +12,14 @@ write (and deletion) is also appended to `label_history`; nothing is ever lost.
 Versions count writes per feature: 1 on creation, +1 on each update. A deletion is a write
 too (recorded in the history as version n+1), and a label created again after a deletion
 continues from there, so a stale `expected_version` can never match a newer label.
+
+A label's `rule_score` is derived data (its rule's scores on one generation), so
+`save_rule_score` replaces it without a write: no new version, no history entry, the same
+`updated_at`; rescoring after a new generation never conflicts with an editor's
+`expected_version`. The score written with a label (`set`) is in its history.
+
+Schema versions (`PRAGMA user_version`): 1, the labels; 2 adds `rule` and `rule_score` (JSON
+text) to `labels` and `label_history`. A version 1 file is migrated when first opened.
 """
 
 from __future__ import annotations
@@ -31,21 +39,25 @@ from splat_core.labels.model import (
     LabelError,
     check_expected,
     check_feature_id,
+    check_rule_score,
+    from_json,
+    to_json,
     utc_now,
     validate,
 )
 from splat_core.labels.queue import QueueMixin
 from splat_core.store import homes
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
+ADDED_IN_2 = {"rule": "TEXT", "rule_score": "TEXT"}  # on labels and label_history
 _COLUMNS = """
     name TEXT NOT NULL, category TEXT NOT NULL, notes TEXT NOT NULL, confidence REAL,
     source TEXT NOT NULL, importance_percentile REAL, stability_score REAL,
     research_label TEXT, research_state_path TEXT, hypothesis_confidence REAL,
+    rule TEXT, rule_score TEXT,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL"""
 SCHEMA = f"""
-BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS labels (feature_id INTEGER PRIMARY KEY, {_COLUMNS});
 CREATE TABLE IF NOT EXISTS label_history (
     id INTEGER PRIMARY KEY AUTOINCREMENT, feature_id INTEGER NOT NULL,
@@ -56,8 +68,6 @@ CREATE TABLE IF NOT EXISTS label_queue (
     status TEXT NOT NULL CHECK (status IN ('pending', 'completed', 'skipped')),
     skip_reason TEXT NOT NULL DEFAULT '', added_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS label_queue_next ON label_queue (status, priority DESC, feature_id);
-PRAGMA user_version = {SCHEMA_VERSION};
-COMMIT;
 """
 
 
@@ -153,7 +163,7 @@ class LabelStore(QueueMixin, ConsolidatedMixin):
             rows = conn.execute(
                 "SELECT * FROM label_history WHERE feature_id = ? ORDER BY id", (f,)
             ).fetchall()
-        return [{k: r[k] for k in (*LABEL_FIELDS, "action", "written_at")} for r in rows]
+        return [{**_fields(r), "action": r["action"], "written_at": r["written_at"]} for r in rows]
 
     def status(self) -> dict:
         """{n_labels, by_category (every category), by_source, queue: {pending, completed,
@@ -192,6 +202,18 @@ class LabelStore(QueueMixin, ConsolidatedMixin):
         expected = check_expected(expected_version)
         with self._tx() as conn:
             return self._write(conn, f, fields, expected)
+
+    def save_rule_score(self, feature_id: int, rule: str, score: dict) -> bool:
+        """Replace the label's rule_score if its rule is still `rule` (a score never lands
+        on another rule); True if replaced. Not a write: see the module's docstring."""
+        f = check_feature_id(feature_id)
+        text = to_json(check_rule_score(score, rule))
+        with self._tx() as conn:
+            cur = conn.execute(
+                "UPDATE labels SET rule_score = ? WHERE feature_id = ? AND rule = ?",
+                (text, f, rule),
+            )
+            return cur.rowcount > 0
 
     def delete(self, feature_id: int, expected_version: int | None = None) -> bool:
         """Remove the feature's label; False if it had none. The deletion is kept in the
@@ -234,7 +256,7 @@ class LabelStore(QueueMixin, ConsolidatedMixin):
         names = ", ".join(LABEL_FIELDS)
         marks = ", ".join("?" * len(LABEL_FIELDS))
         conn.execute(f"INSERT OR REPLACE INTO labels ({names}) VALUES ({marks})",
-                     [row[k] for k in LABEL_FIELDS])  # fmt: skip
+                     _values(row))  # fmt: skip
         _append_history(conn, row, "set", now)
         conn.execute(
             "UPDATE label_queue SET status = 'completed', updated_at = ? "
@@ -249,8 +271,20 @@ def _get(conn: sqlite3.Connection, f: int) -> Label | None:
     return None if row is None else _label(row)
 
 
+def _fields(row: sqlite3.Row) -> dict:
+    """A row's label fields (rule_score decoded from its JSON text)."""
+    out = {k: row[k] for k in LABEL_FIELDS}
+    out["rule_score"] = from_json(out["rule_score"])
+    return out
+
+
 def _label(row: sqlite3.Row) -> Label:
-    return Label(**{k: row[k] for k in LABEL_FIELDS})
+    return Label(**_fields(row))
+
+
+def _values(row: dict) -> list:
+    """A label's fields in LABEL_FIELDS order, as stored (rule_score as JSON text)."""
+    return [to_json(row[k]) if k == "rule_score" else row[k] for k in LABEL_FIELDS]
 
 
 def _check_version(f: int, current: Label | None, expected: int | None) -> None:
@@ -271,12 +305,13 @@ def _check_version(f: int, current: Label | None, expected: int | None) -> None:
 def _append_history(conn: sqlite3.Connection, row: dict, action: str, written_at: str) -> None:
     names = ", ".join((*LABEL_FIELDS, "action", "written_at"))
     marks = ", ".join("?" * (len(LABEL_FIELDS) + 2))
-    values = [row[k] for k in LABEL_FIELDS] + [action, written_at]
+    values = _values(row) + [action, written_at]
     conn.execute(f"INSERT INTO label_history ({names}) VALUES ({marks})", values)
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
-    """Make the tables (WAL journal) unless the file already has this schema version."""
+    """Make the tables (WAL journal), or migrate an older file, unless the file already has
+    this schema version."""
     if conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
         return
     deadline = time.monotonic() + BUSY_TIMEOUT_S
@@ -288,16 +323,38 @@ def _create_schema(conn: sqlite3.Connection) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.executescript(SCHEMA)
+        _migrate(conn)
+        conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Inside the caller's write transaction: bring the file to SCHEMA_VERSION. Columns are
+    added only where missing, so a file an older splat marked back to 1 migrates again."""
+    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    if found > SCHEMA_VERSION:
+        raise LabelError(
+            f"the label store has schema version {found}, newer than this splat's "
+            f"{SCHEMA_VERSION}: upgrade splat"
+        )
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    for table in ("labels", "label_history"):
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for name, sql_type in ADDED_IN_2.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
 def _empty_store() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.row_factory = sqlite3.Row
-    conn.executescript(SCHEMA)
+    _migrate(conn)
     return conn

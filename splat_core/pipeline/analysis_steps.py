@@ -20,13 +20,20 @@ import pyarrow.compute as pc
 from splat_core import analysis
 from splat_core.builds.sample_meta import SampleMeta
 from splat_core.builds.samples import SampleTable
+from splat_core.explain.inputs import InputTable
+from splat_core.explain.table import feature_explanations
 from splat_core.pipeline.checks import CheckOutcome, StepResult
 from splat_core.pipeline.config import SplatConfig
 from splat_core.store import artifacts
 from splat_core.store.contract import INFLUENCE_ZARR
 
 Inputs = Mapping[str, Any]
-AnalysisStep = Callable[[Path, Inputs, SplatConfig], StepResult]
+Progress = Callable[[str], None]
+AnalysisStep = Callable[..., StepResult]  # (out, inputs, config, progress) -> StepResult
+
+
+def _quiet(_message: str) -> None:
+    pass
 
 
 def sample_meta(samples: Mapping[str, SampleTable]) -> SampleMeta:
@@ -37,25 +44,33 @@ def _written(out: Path, asset: str, table: pa.Table, n_features: int) -> StepRes
     return StepResult(artifacts.write_table_dir(out, asset, table), check_table(table, n_features))
 
 
-def feature_stats_step(out: Path, inputs: Inputs, config: SplatConfig) -> StepResult:
+def feature_stats_step(
+    out: Path, inputs: Inputs, config: SplatConfig, progress: Progress = _quiet
+) -> StepResult:
     csc = inputs["feature_store"]
     table = analysis.feature_stats(csc, csc.n_samples)
     return _written(out, "feature_stats", table, csc.n_features)
 
 
-def feature_histograms_step(out: Path, inputs: Inputs, config: SplatConfig) -> StepResult:
+def feature_histograms_step(
+    out: Path, inputs: Inputs, config: SplatConfig, progress: Progress = _quiet
+) -> StepResult:
     csc = inputs["feature_store"]
     table = analysis.feature_histograms(csc, n_bins=config.analysis.histogram_bins)
     meta = artifacts.write_table_dir(out, "feature_histograms", table)
     return StepResult(meta, check_histograms(table, csc))
 
 
-def token_idf_step(out: Path, inputs: Inputs, config: SplatConfig) -> StepResult:
+def token_idf_step(
+    out: Path, inputs: Inputs, config: SplatConfig, progress: Progress = _quiet
+) -> StepResult:
     table = analysis.token_idf(sample_meta(inputs["samples"]))
     return _written(out, "token_idf", table, 0)
 
 
-def feature_tokens_step(out: Path, inputs: Inputs, config: SplatConfig) -> StepResult:
+def feature_tokens_step(
+    out: Path, inputs: Inputs, config: SplatConfig, progress: Progress = _quiet
+) -> StepResult:
     a, csc = config.analysis, inputs["feature_store"]
     table = analysis.feature_tokens(
         csc, sample_meta(inputs["samples"]), inputs["token_idf"], top_n=a.top_n,
@@ -64,14 +79,18 @@ def feature_tokens_step(out: Path, inputs: Inputs, config: SplatConfig) -> StepR
     return _written(out, "feature_tokens", table, csc.n_features)
 
 
-def feature_weapons_step(out: Path, inputs: Inputs, config: SplatConfig) -> StepResult:
+def feature_weapons_step(
+    out: Path, inputs: Inputs, config: SplatConfig, progress: Progress = _quiet
+) -> StepResult:
     a, csc = config.analysis, inputs["feature_store"]
     table = analysis.feature_weapons(csc, sample_meta(inputs["samples"]), top_n=a.top_n,
                                      k=a.k_weapons)  # fmt: skip
     return _written(out, "feature_weapons", table, csc.n_features)
 
 
-def feature_influence_step(out: Path, inputs: Inputs, config: SplatConfig) -> StepResult:
+def feature_influence_step(
+    out: Path, inputs: Inputs, config: SplatConfig, progress: Progress = _quiet
+) -> StepResult:
     sae = inputs["sae"]
     weight = inputs["base_model"].output_layer.weight.detach().cpu().numpy()
     directions = sae.decoder_directions().detach().cpu().numpy()
@@ -84,13 +103,25 @@ def feature_influence_step(out: Path, inputs: Inputs, config: SplatConfig) -> St
     return StepResult(meta, check_table(table, sae.n_features))
 
 
-def feature_neighbors_step(out: Path, inputs: Inputs, config: SplatConfig) -> StepResult:
+def feature_neighbors_step(
+    out: Path, inputs: Inputs, config: SplatConfig, progress: Progress = _quiet
+) -> StepResult:
     csc = inputs["feature_store"]
     directions = inputs["sae"].decoder_directions().detach().cpu().numpy()
     table = analysis.feature_neighbors(
         csc, directions, csc.n_samples, k=config.analysis.k_neighbors
     )
     return _written(out, "feature_neighbors", table, csc.n_features)
+
+
+def feature_explanations_step(
+    out: Path, inputs: Inputs, config: SplatConfig, progress: Progress = _quiet
+) -> StepResult:
+    csc = inputs["feature_store"]
+    table = InputTable.from_meta(sample_meta(inputs["samples"]))
+    rules, meta = feature_explanations(csc, table, config.explain, progress)
+    written = artifacts.write_table_dir(out, "feature_explanations", rules)
+    return StepResult({**written, **meta}, check_table(rules, csc.n_features))
 
 
 ANALYSIS_STEPS: dict[str, AnalysisStep] = {
@@ -101,6 +132,7 @@ ANALYSIS_STEPS: dict[str, AnalysisStep] = {
     "feature_weapons": feature_weapons_step,
     "feature_influence": feature_influence_step,
     "feature_neighbors": feature_neighbors_step,
+    "feature_explanations": feature_explanations_step,
 }  # one per analysis asset of the contract (tested)
 
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 from splat_core.builds.synth import SynthConfig
 from splat_core.choices import check_choices
+from splat_core.explain.search import ExplainConfig
 from splat_core.model.train import TrainConfig
 from splat_core.sae import SAEConfig
 
@@ -92,6 +93,7 @@ class SplatConfig:
     sae_eval: SAEEvalConfig = field(default_factory=SAEEvalConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    explain: ExplainConfig = field(default_factory=ExplainConfig)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -16,6 +16,10 @@ import numpy as np
 import pyarrow as pa
 import zarr
 
+from splat_core.builds.sample_meta import SampleMeta
+from splat_core.explain.inputs import InputTable
+from splat_core.explain.search import Explainer, config_from_json
+from splat_core.explain.table import CONFIG_KEY
 from splat_core.query.activation_list import activation_table, select_rows
 from splat_core.query.encode import Encoder, Encoding, WhatIf
 from splat_core.query.errors import UnknownFeatureError, UnknownSampleError
@@ -206,6 +210,25 @@ class Reader(Snapshot):
 
     def neighbors(self, f: int) -> list[dict]:
         return self.feature_rows("feature_neighbors", f)
+
+    def explanations(self, f: int) -> list[dict]:
+        """The feature's best rules with their held-out scores, best first."""
+        return self.feature_rows("feature_explanations", f)
+
+    @property
+    def explainer(self) -> Explainer:
+        """Rules over every sample, split as the feature_explanations table was (its
+        config is in the table), so a rule scored later is scored on the same held-out rows."""
+
+        def load():
+            schema = self.table("feature_explanations").table.schema
+            config = config_from_json((schema.metadata or {})[CONFIG_KEY])
+            idx = self.samples
+            meta = SampleMeta(idx.weapon, idx.offsets, idx.token_ids, idx.vocab,
+                              idx.weapon_vocab)  # fmt: skip
+            return Explainer(InputTable.from_meta(meta), config)
+
+        return self.cached("explainer", ("samples", "feature_explanations"), load)
 
     def token_idf(self) -> list[dict]:
         return self.table("token_idf").all_rows()

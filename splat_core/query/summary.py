@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from splat_core.query.reader import Reader
 from splat_core.store.contract import TABLE_OF_PART
 
-TABLE_PARTS = tuple(TABLE_OF_PART)  # stats, histogram, tokens, weapons, influence, neighbors
+TABLE_PARTS = tuple(TABLE_OF_PART)  # stats, histogram, ..., neighbors, explanations
 PARTS = (*TABLE_PARTS, "label", "examples")
 # Tables with several kinds of rows per feature: a summary keeps the top_k of each kind.
 GROUPED_BY = {"tokens": "kind", "weapons": "kind", "influence": "sign", "neighbors": "kind"}

@@ -161,6 +161,9 @@ ASSETS: tuple[AssetSpec, ...] = (
                "W_out . W_dec: logit change per unit of each feature, and its top +/- tokens.")),
     _table("feature_neighbors", ("feature_store", "sae"), part="neighbors", description=(
         "Per feature: decoder-cosine and co-activation (Jaccard) neighbors.")),
+    _table("feature_explanations", ("feature_store", "samples"), part="explanations",
+           description=("Per feature: the input rules that best predict where it fires, "
+                        "scored on held-out samples beside a shuffled null.")),
 )  # fmt: skip
 
 # Every asset also has an integrity check: its published files against their checksums.

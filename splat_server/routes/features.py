@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from splat_core.investigate.explanations import explain_feature, score_rule
 from splat_core.labels import LabelStore
 from splat_core.query.summary import TABLE_PARTS, feature_index, feature_parts
 from splat_core.store.contract import TABLE_OF_PART
@@ -38,7 +39,7 @@ async def index(r: ReaderDep, store: LabelsDep, state: StateDep):
 @router.get(
     "/{feature_id}",
     response_model=models.FeatureSummary,
-    summary="Stats, histogram, top tokens, weapons, influence, neighbors and label",
+    summary="Stats, histogram, top tokens, weapons, influence, neighbors, explanations, label",
 )
 def summary(feature_id: PathId, r: ReaderDep, store: LabelsDep, top_k: int = TOP_K):
     parts = (*TABLE_PARTS, "label")
@@ -85,6 +86,7 @@ ROWS = {  # each feature table's row model and route summary, by its contract pa
     "weapons": (models.WeaponRow, "Weapons, classes, subs, specials and kits among the top"),
     "influence": (models.InfluenceRow, "Output tokens the feature pushes up (+) and down (-)"),
     "neighbors": (models.NeighborRow, "Nearest features by decoder cosine and co-activation"),
+    "explanations": (models.ExplanationRow, "Input rules that predict where it fires, best first"),
 }
 
 
@@ -101,3 +103,27 @@ def _table_route(part: str, row_model, summary: str) -> None:
 for _part in TABLE_PARTS:
     if _part != "stats":  # one row, answered above
         _table_route(_part, *ROWS[_part])
+
+
+# The Explainer (every sample's input, split as the table was) is built on a snapshot's first
+# use: seconds at scale, so these run in the heavy pool.
+
+
+@router.get(
+    "/{feature_id}/explanations/examples",
+    response_model=models.ExplanationExamples,
+    summary="Where the best explanation is wrong: hard negatives and misses",
+)
+async def explanation_examples(
+    feature_id: PathId, r: ReaderDep, state: StateDep, k: int = Query(5, ge=0, le=100)
+):
+    return await state.pool.run(lambda: explain_feature(r, feature_id, k))
+
+
+@router.post(
+    "/{feature_id}/explanations/score",
+    response_model=models.ScoredRule,
+    summary="Any rule's held-out scores for the feature (a bad rule: 422 naming the column)",
+)
+async def score(feature_id: PathId, body: models.RuleIn, r: ReaderDep, state: StateDep):
+    return await state.pool.run(lambda: score_rule(r, feature_id, body.rule))

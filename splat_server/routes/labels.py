@@ -1,10 +1,12 @@
 """Feature labels: read freely, write with the token. Writes are transactional in the label
-store; `expected_version` turns a write into compare-and-set (409 on a lost race)."""
+store; `expected_version` turns a write into compare-and-set (409 on a lost race). A label's
+rule is scored when written and rescored when read on a new generation (label_scores)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, Query
 
+from splat_core.investigate.label_scores import current_label, score_fields
 from splat_core.query import MissingAssetError, Reader, UnknownFeatureError
 from splat_server import models
 from splat_server.deps import LabelsDep, ReaderDep
@@ -64,7 +66,7 @@ def import_consolidated(r: ReaderDep, store: LabelsDep, body: dict[str, dict] = 
     summary="A feature's label (null if none)",
 )
 def get_label(feature_id: PathId, r: ReaderDep, store: LabelsDep):
-    label = store.get(_known(r, feature_id))
+    label = current_label(store, r, _known(r, feature_id))
     return None if label is None else label.to_dict()
 
 
@@ -82,7 +84,8 @@ def history(feature_id: PathId, r: ReaderDep, store: LabelsDep) -> list[dict]:
 def put_label(feature_id: PathId, body: models.LabelIn, r: ReaderDep, store: LabelsDep):
     fields = body.model_dump()
     expected = fields.pop("expected_version")
-    label = store.set(_known(r, feature_id), expected_version=expected, **fields)
+    f = _known(r, feature_id)
+    label = store.set(f, expected_version=expected, **score_fields(r, f, fields))
     return label.to_dict()
 
 

@@ -224,7 +224,7 @@ def test_a_changed_sae_marks_exactly_its_dependents_stale_then_one_run_brings_th
     direct = {"activations/000", "activations/001", "feature_store", "feature_influence",
               "feature_neighbors"}  # fmt: skip
     dependents = direct | {"feature_stats", "feature_histograms", "feature_tokens",
-                           "feature_weapons"}  # fmt: skip
+                           "feature_weapons", "feature_explanations"}  # fmt: skip
     assert {k for k, v in statuses.items() if v != "FRESH"} == direct
     config = settings_of(changed).config()
     assert set(stale_assets(catalog.read_catalog(home), config)) == dependents

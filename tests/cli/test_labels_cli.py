@@ -10,6 +10,7 @@ import pytest
 
 from splat_cli import labels as labels_cli
 from splat_cli.main import main
+from splat_core.investigate.label_scores import explanation_queue
 from splat_core.labels import LabelStore
 
 
@@ -165,3 +166,40 @@ def test_export_and_import(capsys, empty_home, tmp_path):
     code, _, err = run(capsys, other, "import", str(bad))
     assert code == 2 and "entry '4'" in err
     assert LabelStore.open(other).get(3) is None  # all or nothing
+
+
+def test_rules_scores_rescore_and_the_explanation_queue(capsys, home):
+    from splat_core.investigate.explanations import score_rule
+    from splat_core.query import Reader
+
+    with Reader.open(home) as reader:
+        version, want = reader.data_version, score_rule(reader, 3, "class = shooter")
+        well = [f for f, _, _ in explanation_queue(reader, "well")]
+    label = js(capsys, home, "set", "3", "--name", "shooters", "--rule", "class=shooter")
+    assert label["rule"] == "class = shooter" and label["rule_score"]["data_version"] == version
+    assert label["rule_score"]["f1"] == pytest.approx(want["f1"])
+    code, _, err = run(capsys, home, "set", "3", "--name", "x", "--rule", 'weapon = "Nope"')
+    assert code == 2 and "rule:11: unknown weapon 'Nope'" in err
+    store = LabelStore.open(home)
+    store.save_rule_score(3, "class = shooter", {"rule": "class = shooter", "data_version": "old"})
+    shown = js(capsys, home, "show", "3")["label"]  # a stale score is recomputed on show
+    assert shown["rule_score"] == label["rule_score"] == store.get(3).rule_score
+    assert js(capsys, home, "rescore") == {"rescored": 0, "data_version": version}
+    assert js(capsys, home, "rescore", "--force")["rescored"] == 1
+    code, out, _ = run(capsys, home, "show", "3")
+    assert code == 0 and "rule: class = shooter" in out and "rule score (held out" in out
+    # --rule "" removes the rule and its score; other fields are kept
+    cleared = js(capsys, home, "set", "3", "--name", "shooters", "--rule", "")
+    assert (cleared["rule"], cleared["rule_score"], cleared["version"]) == (None, None, 2)
+    built = js(capsys, home, "build", "--explained", "well", "--top-k", "2")
+    assert built == {"built": 2, "by": "explanation", "explained": "well"}
+    assert [e["feature_id"] for e in js(capsys, home, "next")["entries"]] == well[:2]
+    code, _, err = run(capsys, home, "build", "--by", "explanation")
+    assert code == 2 and "--explained" in err
+
+
+def test_a_rule_without_a_feature_store_is_kept_unscored(capsys, empty_home):
+    label = js(capsys, empty_home, "set", "2", "--name", "x", "--rule", "no comeback")
+    assert (label["rule"], label["rule_score"]) == ("no comeback", None)
+    code, _, err = run(capsys, empty_home, "rescore")
+    assert code == 2 and "no feature store" in err

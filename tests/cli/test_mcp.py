@@ -15,6 +15,7 @@ import zarr
 
 from splat_core import analysis
 from splat_core import investigate as inv
+from splat_core.investigate.explanations import explain_feature
 from splat_core.query import Reader
 from splat_core.store import artifacts, catalog
 from splat_core.store.contract import CSC_ZARR
@@ -33,6 +34,8 @@ TOOLS = {
     "token_effects",
     "decoder",
     "whatif",
+    "explain_feature",
+    "score_rule",
     "top_examples",
     "features_for_token",
     "get_label",
@@ -109,6 +112,29 @@ def test_mcp_server_over_stdio(mcp_home):
     assert calls["bad_feature"].is_error and "unknown feature id 99" in _text(calls["bad_feature"])
     assert calls["bad_family"].is_error
     assert "unknown ability family 'swim'" in _text(calls["bad_family"])
+
+
+def test_mcp_explanations(tiny_home):
+    """On the tiny home (the hand-made one has no feature_explanations): read only."""
+    with Reader.open(tiny_home) as reader:
+        f = int(reader.feature_counts().argmax())
+        want = json.loads(json.dumps(explain_feature(reader, f, 2)))
+    rule = want["explanations"][0]["rule"]
+
+    async def body(session, _init):
+        return (
+            await session.call_tool("explain_feature", {"feature_id": f, "k": 2}),
+            await session.call_tool("score_rule", {"feature_id": f, "rule": rule}),
+            await session.call_tool("score_rule", {"feature_id": f, "rule": "class = pan"}),
+            await session.call_tool("score_rule", {"feature_id": -1, "rule": rule}),
+        )
+
+    explained, scored, bad_rule, bad_feature = anyio.run(_session, tiny_home, body)
+    assert json.loads(_text(explained)) == want
+    got = json.loads(_text(scored))
+    assert got["feature_id"] == f and got["rule"] == rule and got["f1"] > 0
+    assert bad_rule.is_error and "rule:9: unknown class 'pan'" in _text(bad_rule)
+    assert bad_feature.is_error and "unknown feature id -1" in _text(bad_feature)
 
 
 def test_mcp_labels_round_trip(mcp_home, tmp_path):

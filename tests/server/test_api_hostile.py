@@ -10,6 +10,7 @@ import json
 import anyio
 import pytest
 
+from splat_core.query.summary import PARTS
 from splat_server.guard import Guard, check_json_numbers
 from splat_server.limits import MAX_BATCH_COST, Overloaded, WorkPool
 from tests.server.conftest import TOKEN
@@ -69,8 +70,7 @@ def test_missing_data_names_no_local_path(make_client, tmp_path):
 
 
 def test_batch_cost_is_bounded(client, reader):
-    everything = ["stats", "histogram", "tokens", "weapons", "influence", "neighbors", "label",
-                  "examples"]  # fmt: skip
+    everything = list(PARTS)
     ids = list(range(reader.n_features))
     r = client.post("/batch/features",
                     json={"feature_ids": ids, "parts": everything, "examples": 100})  # fmt: skip

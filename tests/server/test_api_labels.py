@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from splat_core.labels import LabelStore
 
 
@@ -70,3 +72,26 @@ def test_concurrent_writers_lose_nothing(client, auth, home):
     assert versions == [20, 20, 20, 20]
     names = {h["name"] for f in range(4) for h in store.history(f)}
     assert names == {f"w{i}" for i in range(80)}
+
+
+def test_a_label_rule_is_scored_on_write_and_rescored_on_read(client, auth, home):
+    from splat_core.investigate.explanations import score_rule
+    from splat_core.query import Reader
+
+    with Reader.open(home) as reader:
+        version, want = reader.data_version, score_rule(reader, 2, "class = shooter")
+    r = client.put("/labels/2", json={"name": "shooters", "rule": "class=shooter"}, headers=auth)
+    label = r.json()
+    assert label["rule"] == "class = shooter" and label["rule_score"]["data_version"] == version
+    assert label["rule_score"]["f1"] == pytest.approx(want["f1"])
+    assert r.headers["X-Splat-Data-Version"] == version
+    bad = client.put("/labels/2", json={"name": "x", "rule": "swim_speed_up 12"}, headers=auth)
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["msg"].startswith("rule:15: expected '>= AP'")
+    store = LabelStore.open(home)
+    store.save_rule_score(2, "class = shooter", {"rule": "class = shooter", "data_version": "old"})
+    assert client.get("/labels/2").json()["rule_score"] == label["rule_score"]
+    assert store.get(2).rule_score == label["rule_score"]
+    # a PUT replaces the label: no rule given, none kept
+    plain = client.put("/labels/2", json={"name": "plain"}, headers=auth).json()
+    assert (plain["rule"], plain["rule_score"]) == (None, None)

@@ -1,5 +1,6 @@
 """End to end in a real headless Chromium: open the explorer at `?feature=N`, check the
-numbers it shows against the query layer, save a label, keep a screenshot.
+numbers it shows against the query layer (its best explanation too), save a label, keep a
+screenshot.
 
 Needs Debian's `chromium` and `chromium-driver` (scripts/setup installs them) and selenium;
 the screenshot goes to test-artifacts/explorer.png."""
@@ -70,6 +71,17 @@ def test_explorer_in_chromium(explorer, browser, home, reader, feature):
     assert shown["mean when firing"] == f"{stats['mean_nonzero']:.4f}"
     assert shown["max"] == f"{stats['max']:.4f}"
     assert shown["p99.5"] == f"{stats['p99_5']:.4f}"
+
+    # the best explanation at the top; its other rules and examples open on a click
+    best = reader.explanations(feature)[0]
+    wait.until(ec.visibility_of_element_located((By.XPATH, "//*[text()='Best explanation']")))
+    page = browser.find_element(By.CSS_SELECTOR, '[data-testid="stMain"]').text
+    assert best["sentence"] in page
+    assert f"held-out F1 {best['f1']:.3f} vs null {best['null_f1']:.3f}" in page
+    browser.find_element(By.XPATH, "//summary[contains(., 'hard negatives')]").click()
+    wait.until(ec.visibility_of_element_located(
+        (By.XPATH, "//*[@role='tab'][contains(., 'Hard negatives')]")
+    ))  # fmt: skip
 
     # save a label through the sidebar form
     name = browser.find_element(

@@ -85,6 +85,20 @@ def test_queue_build_from_counts(store):
         store.queue_build(np.array([1, -1]))
 
 
+def test_queue_fill_keeps_the_given_order_and_skips_taken_features(store):
+    store.set(2, name="labelled")
+    store.queue_add([4], priority=0.9)
+    entries = [(3, 0.2, "c"), (2, 0.9, "b"), (4, 0.1, "d"), (1, 0.5, "a"), (3, 0.7, "again"),
+               (5, 0.1, "e")]  # fmt: skip
+    assert store.queue_fill(entries, top_k=2) == 2  # 3 and 1: 2 is labelled, 4 queued
+    assert [(e["feature_id"], e["reason"]) for e in store.queue_next(10)] == [
+        (4, ""), (1, "a"), (3, "c")]  # fmt: skip
+    assert store.queue_fill(entries, top_k=0) == 0
+    with pytest.raises(LabelError, match="priority"):
+        store.queue_fill([(6, float("nan"), "x")])
+    assert store.queue_fill(entries, include_labeled=True) == 2  # 2 and 5
+
+
 def test_status_counts(store):
     store.set(1, name="a", category="tactical", source="cli")
     store.set(2, name="b", category="tactical")

@@ -57,7 +57,8 @@ def test_set_get_update_versions_and_created_at(store):
     assert first.created_at == first.updated_at
     assert datetime.fromisoformat(first.created_at).utcoffset().total_seconds() == 0
     assert store.get(5) == first
-    assert first.to_dict()["feature_id"] == 5 and len(first.to_dict()) == 14
+    assert first.to_dict()["feature_id"] == 5 and len(first.to_dict()) == 16
+    assert first.rule is None and first.rule_score is None
 
     second = store.set(5, name="Runner", category="Mechanical", source="cli")
     assert second.version == 2 and second.created_at == first.created_at

@@ -10,7 +10,8 @@ from splat_core.store import contract
 # info --json` readers and every home on disk.
 KEYS = ["vocab", "builds", "base_model", "samples", "pooled", "sae", "activations",
         "feature_store", "feature_stats", "feature_histograms", "token_idf", "feature_tokens",
-        "feature_weapons", "feature_influence", "feature_neighbors"]  # fmt: skip
+        "feature_weapons", "feature_influence", "feature_neighbors",
+        "feature_explanations"]  # fmt: skip
 
 
 def test_asset_keys_in_graph_order():
@@ -49,7 +50,7 @@ def test_feature_table_parts():
     assert contract.TABLE_OF_PART == {
         "stats": "feature_stats", "histogram": "feature_histograms", "tokens": "feature_tokens",
         "weapons": "feature_weapons", "influence": "feature_influence",
-        "neighbors": "feature_neighbors",
+        "neighbors": "feature_neighbors", "explanations": "feature_explanations",
     }  # fmt: skip
     assert tuple(contract.TABLE_OF_PART.values()) == contract.FEATURE_TABLES
 
