@@ -34,7 +34,9 @@ partial builds. Protocol, from a feature id to a label:
    suppressed tokens, importance percentile, similar features).
 5. whatif(feature_id, ...): the causal test. Edit the top examples (remove/add tokens,
    raise a family, swap the weapon) and re-run the model: a real driver moves the
-   activation when edited, a mere correlate does not.
+   activation when edited, a mere correlate does not. steer(feature_id, op, value)
+   shows the output side: clamp or scale the feature and see which tokens the model
+   would now add to the build.
 6. set_label(feature_id, name, category, notes, confidence): name what the core shares
    (mechanical "SCU 29+", tactical "Ninja Squid + SSU on slayers", strategic "Positional
    survival - midrange"); put the evidence (sweep deltas, whatif deltas, decoder groups)
@@ -245,6 +247,32 @@ def build_server(home):
         if weapon_id is not None:
             return inv.whatif_build(r, feature_id, weapon_id, abilities or {}, edits)
         return inv.whatif_examples(r, feature_id, edits, n_examples, source)
+
+    @tool(
+        "Steering: edit features in the SAE reconstruction of the pooled vector (the SAE's "
+        "error kept, so no edit = the model's own output) and re-run the output layer. "
+        "op: 'clamp' (set to value), 'scale' (multiply), 'add', or 'direct' (add value x "
+        "the decoder direction to the raw pooled vector); applied to feature_id and "
+        "also_features. Every output token's probability change, ranked, and the completed "
+        "build (tokens > 0.5 not in the input) before/after. Over the feature's top "
+        "n_examples (source 'top' or 'core': mean deltas, standard errors), or one build "
+        "with weapon_id (+ abilities {name: AP})."
+    )
+    def steer(
+        feature_id: int,
+        op: str,
+        value: float,
+        also_features: list[int] | None = None,
+        n_examples: int = 50,
+        source: str = "top",
+        weapon_id: int | None = None,
+        abilities: dict[str, int] | None = None,
+    ) -> dict:
+        r = reader()
+        edits = [inv.FeatureEdit(f, op, value) for f in [feature_id, *(also_features or ())]]
+        if weapon_id is not None:
+            return inv.steer(r, weapon_id, abilities or {}, edits)
+        return inv.steer_examples(r, feature_id, edits, source, n_examples)
 
     @tool(
         "Rules over the input that predict where the feature fires, best first, each "

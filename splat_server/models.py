@@ -105,6 +105,49 @@ class Example(BaseModel):
     bin_hi: float | None = None
 
 
+class ExampleGroup(BaseModel):
+    rank: int = Field(description="rank of the group's first (highest) example")
+    count: int = Field(description="examples with this weapon and token set among those read")
+    sample_ids: list[int] = Field(description="the group's samples, highest first")
+    max_activation: float
+    mean_activation: float
+    weapon: Weapon
+    tokens: list[str]
+    build_id: int = Field(description="the first example's build")
+    bin: int | None = Field(default=None, description="quantile groups: the bin (low to high)")
+    bin_lo: float | None = None
+    bin_hi: float | None = None
+
+
+class Build(BaseModel):
+    build_id: int
+    weapon: Weapon
+    tokens: list[str]
+
+
+class ContainingBuilds(BaseModel):
+    sample_id: int
+    tokens: list[str] = Field(description="the sample's (partial) input")
+    build: Build = Field(description="the full build the sample was drawn from")
+    others: list[Build] = Field(description="other builds on the weapon holding every token")
+    n_others: int = Field(description="how many such builds there are (others: the first)")
+
+
+class Negative(BaseModel):
+    sample_id: int
+    weapon: Weapon
+    tokens: list[str]
+    build_id: int
+    shared: int = Field(description="how many of the feature's top tokens the sample holds")
+    shared_tokens: list[str]
+
+
+class NonActivating(BaseModel):
+    top_tokens: list[str] = Field(description="the feature's first enhancer tokens")
+    random: list[Negative] = Field(description="seeded random samples where it is 0")
+    hard: list[Negative] = Field(description="samples where it is 0 holding the most top tokens")
+
+
 class Stats(BaseModel):
     feature_id: int
     nnz: int
@@ -419,3 +462,77 @@ class BatchActivationsIn(Input):
     feature_ids: list[int] = Field(min_length=1, max_length=256)
     limit: int | None = Field(default=100, ge=0, le=100_000, description="top-N per feature")
     include_abilities: bool = True
+
+
+class FeatureEditIn(Input):
+    feature_id: int = Field(ge=0)
+    op: Literal["clamp", "scale", "add", "direct"] = Field(
+        description="clamp: set to value; scale: multiply; add: add value; direct: add "
+        "value x the decoder direction to the raw pooled vector"
+    )
+    value: float
+
+
+class SteerIn(Input):
+    edits: list[FeatureEditIn] = Field(min_length=1, max_length=32)
+    weapon_id: int | None = Field(default=None, description="steer this build ...")
+    abilities: dict[str, int] = Field(default_factory=dict, max_length=32)
+    feature: int | None = Field(
+        default=None, ge=0, description="... or this feature's examples (default: the first edit's)"
+    )
+    source: Literal["top", "core"] = "top"
+    n_examples: int = Field(default=50, ge=1, le=1000)
+    seed: int = Field(default=0, ge=0, lt=2**32)
+    top_tokens: int = Field(default=200, ge=0, le=1000, description="ranked token rows returned")
+
+    @model_validator(mode="after")
+    def _build_or_examples(self) -> SteerIn:
+        if self.abilities and self.weapon_id is None:
+            raise ValueError("abilities describe a build: give its weapon_id too")
+        return self
+
+
+class SteerFeature(BaseModel):
+    feature_id: int
+    before: float
+    after: float
+
+
+class SteerChange(BaseModel):
+    token: str
+    before: float
+    after: float
+    delta: float
+
+
+class SteerBuildOut(BaseModel):
+    weapon_id: int
+    abilities: dict[str, int]
+    tokens: list[str]
+    edits: list[str]
+    features: list[SteerFeature]
+    changes: list[SteerChange] = Field(description="every output token, largest |delta| first")
+    completion_before: list[str] = Field(description="tokens > 0.5 not in the input")
+    completion_after: list[str]
+    added: list[str]
+    removed: list[str]
+
+
+class SteerMeanChange(BaseModel):
+    token: str
+    mean_before: float | None
+    mean_after: float | None
+    mean_delta: float | None
+    stderr: float | None
+    n: int
+
+
+class SteerExamplesOut(BaseModel):
+    feature_id: int
+    source: str
+    edits: list[str]
+    n_examples: int
+    changes: list[SteerMeanChange] = Field(description="largest |mean delta| first")
+    n_completion_changed: int
+    n_tokens_added: int
+    n_tokens_removed: int

@@ -14,9 +14,10 @@ import streamlit as st
 
 from splat_core import investigate
 from splat_core.domain import present
-from splat_core.investigate import explorer
+from splat_core.investigate import examples, explorer
 from splat_core.labels import LabelStore
 from splat_core.query import LiveReader, Reader, sql
+from splat_core.query.examples import Example
 from splat_core.query.summary import feature_index
 from splat_core.store import homes
 from splat_core.store.homes import splat_home
@@ -122,3 +123,40 @@ def features_where(reader: Reader, where: str) -> list[int]:
 def key(reader: Reader) -> tuple[str, str]:
     """(home, data_version): the cache key of everything read from this snapshot."""
     return str(reader.home), reader.data_version
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def steer(_reader: Reader, home: str, version: str, weapon: int, tokens: tuple, edits: tuple):
+    """`investigate.steer_tokens` on a stored build; edits as (feature, op, value)."""
+    edits = [investigate.FeatureEdit(*e) for e in edits]
+    return investigate.steer_tokens(_reader, weapon, list(tokens), edits)
+
+
+def _group_row(e, **extra) -> dict:
+    return {**present.example_row(e), **extra}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def top_groups(_reader: Reader, home: str, version: str, f: int, k: int) -> list[dict]:
+    """The top k distinct inputs as example rows (the first of each), with their count."""
+    return [
+        _group_row(Example(g.rank, g.sample_ids[0], g.max_activation, g.weapon, g.tokens,
+                           g.build_id), count=g.count)
+        for g in examples.grouped_examples(_reader, f, k)
+    ]  # fmt: skip
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def containing_builds(_reader: Reader, home: str, version: str, sample_id: int) -> dict:
+    return examples.containing_builds(_reader, sample_id, limit=20).to_dict()
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def negatives(_reader: Reader, home: str, version: str, f: int, k: int, seed: int) -> dict:
+    """Random and hard negatives as example rows (rank 0, activation 0), and the top tokens."""
+    out = examples.non_activating(_reader, f, k, seed)
+    rows = lambda ns: [  # noqa: E731
+        _group_row(Example(0, n.sample_id, 0.0, n.weapon, n.tokens, n.build_id), shared=n.shared)
+        for n in ns
+    ]
+    return {"top_tokens": out.top_tokens, "random": rows(out.random), "hard": rows(out.hard)}

@@ -46,6 +46,8 @@ def examples_table(
     columns = ["rank", "activation", "weapon", "kit", "build", "ap", "tokens", "sample_id"]
     if not kit:
         columns = ["rank", "activation", "weapon", "build", "tokens"]
+    extra = [c for c in ("count", "shared") if c in frame]  # grouped examples, negatives
+    columns = columns[:1] + extra + columns[1:]
     config = {
         "rank": st.column_config.NumberColumn("#", width=40),
         "activation": st.column_config.ProgressColumn(
@@ -59,6 +61,8 @@ def examples_table(
         "ap": st.column_config.NumberColumn("AP", help="sum of the highest rungs held"),
         "tokens": st.column_config.ListColumn("input tokens", width="medium"),
         "sample_id": st.column_config.NumberColumn("sample", format="%d"),
+        "count": st.column_config.NumberColumn("×", help="identical inputs among the top"),
+        "shared": st.column_config.NumberColumn("shared", help="top tokens the sample holds"),
     }
     st.dataframe(
         frame[columns],

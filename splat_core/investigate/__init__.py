@@ -1,7 +1,7 @@
-"""Investigating one SAE feature: overview, sweeps, token effects, decoder analysis and
-interventions. Pure functions over a `splat_core.query.Reader` returning JSON-ready dicts;
-the command line (`splat overview|sweep|tokens|decoder|whatif`) and the MCP server are thin
-wrappers over them. See docs/investigating.md for the workflow."""
+"""Investigating one SAE feature: overview, sweeps, token effects, decoder analysis,
+interventions and steering. Pure functions over a `splat_core.query.Reader` returning
+JSON-ready dicts; the command line (`splat overview|sweep|tokens|decoder|whatif|steer`) and
+the MCP server are thin wrappers over them. See docs/investigating.md for the workflow."""
 
 from splat_core.investigate.decoder import decoder_analysis
 from splat_core.investigate.interventions import (
@@ -13,6 +13,12 @@ from splat_core.investigate.interventions import (
 from splat_core.investigate.names import UnknownNameError
 from splat_core.investigate.overview import overview
 from splat_core.investigate.regions import coverage, kits, regions
+from splat_core.investigate.steering import (
+    FeatureEdit,
+    steer,
+    steer_examples,
+    steer_tokens,
+)
 from splat_core.investigate.sweeps import (
     binary_sweep,
     family_sweep,
@@ -24,6 +30,7 @@ from splat_core.investigate.tokens import token_effects
 
 __all__ = [
     "Edit",
+    "FeatureEdit",
     "UnknownNameError",
     "binary_sweep",
     "coverage",
@@ -35,6 +42,9 @@ __all__ = [
     "overview",
     "parse_edits",
     "regions",
+    "steer",
+    "steer_examples",
+    "steer_tokens",
     "token_effects",
     "weapon_sweep",
     "whatif_build",

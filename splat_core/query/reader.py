@@ -51,6 +51,12 @@ class Reader(Snapshot):
 
         return self.cached("samples", ("samples",), load)
 
+    @property
+    def builds(self):
+        """The full builds (`BuildTable`) the samples are partial subsets of."""
+        load = lambda: open_artifact(self.path("builds"))  # noqa: E731
+        return self.cached("builds", ("builds",), load)
+
     def row_tails(self, include_abilities: bool = True) -> RowTails:
         """Every sample's JSON row text after its activation (json_rows.py), written once."""
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
+from splat_core.investigate.examples import (
+    grouped_examples,
+    grouped_quantile_examples,
+    non_activating,
+)
 from splat_core.investigate.explanations import explain_feature, score_rule
 from splat_core.labels import LabelStore
 from splat_core.query.summary import TABLE_PARTS, feature_index, feature_parts
@@ -73,6 +78,54 @@ async def quantile_examples(
         raise TooExpensive(f"n_bins x per_bin is at most {MAX_QUANTILE_EXAMPLES}")
     pick = lambda: r.quantile_examples(feature_id, n_bins, per_bin, seed)  # noqa: E731
     return [e.to_dict() for e in await state.pool.run(pick)]
+
+
+@router.get(
+    "/{feature_id}/examples/groups",
+    response_model=list[models.ExampleGroup],
+    summary="The top k distinct inputs (weapon + tokens), identical examples merged with a count",
+)
+async def example_groups(
+    feature_id: PathId, r: ReaderDep, state: StateDep, k: int = Query(20, ge=0, le=1000)
+):
+    pick = lambda: grouped_examples(r, feature_id, k)  # noqa: E731
+    return [g.to_dict() for g in await state.pool.run(pick)]
+
+
+@router.get(
+    "/{feature_id}/examples/quantiles/groups",
+    response_model=list[models.ExampleGroup],
+    summary="Quantile examples with identical inputs in a bin merged",
+)
+async def quantile_example_groups(
+    feature_id: PathId,
+    r: ReaderDep,
+    state: StateDep,
+    n_bins: int = Query(10, ge=1, le=100),
+    per_bin: int = Query(5, ge=0, le=100),
+    seed: int = Query(0, ge=0, le=2**32 - 1),
+):
+    if n_bins * per_bin > MAX_QUANTILE_EXAMPLES:
+        raise TooExpensive(f"n_bins x per_bin is at most {MAX_QUANTILE_EXAMPLES}")
+    pick = lambda: grouped_quantile_examples(r, feature_id, n_bins, per_bin, seed)  # noqa: E731
+    return [g.to_dict() for g in await state.pool.run(pick)]
+
+
+@router.get(
+    "/{feature_id}/examples/negatives",
+    response_model=models.NonActivating,
+    summary="Where it does not fire: random samples, and hard negatives holding its top tokens",
+)
+async def negatives(
+    feature_id: PathId,
+    r: ReaderDep,
+    state: StateDep,
+    k: int = Query(20, ge=0, le=200),
+    seed: int = Query(0, ge=0, le=2**32 - 1),
+    n_tokens: int = Query(3, ge=0, le=20, description="top tokens the hard negatives share"),
+):
+    pick = lambda: non_activating(r, feature_id, k, seed, n_tokens)  # noqa: E731
+    return (await state.pool.run(pick)).to_dict()
 
 
 @router.get("/{feature_id}/stats", response_model=models.Stats | None, summary="Statistics")

@@ -7,6 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Path, Query
 
+from splat_core.investigate.examples import containing_builds
 from splat_core.query import UnknownFeatureError
 from splat_server import models
 from splat_server.deps import ReaderDep, StateDep
@@ -23,6 +24,18 @@ router = APIRouter(tags=["samples and builds"])
 )
 def sample(sample_id: PathId, r: ReaderDep, k: int = Query(20, ge=0, le=1000)):
     return {**r.sample(sample_id), "features": r.sample_features(sample_id, k)}
+
+
+@router.get(
+    "/samples/{sample_id}/builds",
+    response_model=models.ContainingBuilds,
+    summary="A sample's full build, and other builds on its weapon that contain its tokens",
+)
+async def sample_builds(
+    sample_id: PathId, r: ReaderDep, state: StateDep, limit: int = Query(20, ge=0, le=200)
+):
+    pick = lambda: containing_builds(r, sample_id, limit)  # noqa: E731
+    return (await state.pool.run(pick)).to_dict()
 
 
 @router.get(

@@ -7,6 +7,7 @@ from splat_ui.views import (
     intervals,
     neighbors,
     overview,
+    steer,
     sweeps,
     tokens,
     whatif,
@@ -21,5 +22,6 @@ VIEWS = {
     "Neighbours": neighbors.render,  # the label is in shared links (?view=Neighbours)
     "Sweeps": sweeps.render,
     "What-if": whatif.render,
+    "Steer": steer.render,
     "All features": features.render,
 }

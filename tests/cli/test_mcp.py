@@ -34,6 +34,7 @@ TOOLS = {
     "token_effects",
     "decoder",
     "whatif",
+    "steer",
     "explain_feature",
     "score_rule",
     "top_examples",
@@ -82,6 +83,9 @@ def test_mcp_server_over_stdio(mcp_home):
             "whatif": await session.call_tool(
                 "whatif", {"feature_id": 0, "remove": ["SSU"], "n_examples": 6}
             ),
+            "steer": await session.call_tool(
+                "steer", {"feature_id": 0, "op": "scale", "value": 2.0, "n_examples": 6}
+            ),
             "bad_feature": await session.call_tool(
                 "family_sweep", {"feature_id": 99, "family": "SSU"}
             ),
@@ -105,6 +109,7 @@ def test_mcp_server_over_stdio(mcp_home):
             "whatif": inv.whatif_examples(
                 reader, 0, inv.parse_edits(reader.encoder.weapon_vocab, remove=["SSU"]), 6
             ),
+            "steer": inv.steer_examples(reader, 0, [inv.FeatureEdit(0, "scale", 2.0)], n=6),
         }
     for key, value in want.items():
         assert not calls[key].is_error, _text(calls[key])

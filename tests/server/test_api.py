@@ -126,6 +126,27 @@ def test_top_and_quantile_examples(client, reader):
     assert q == [e.to_dict() for e in reader.quantile_examples(f, 4, 2, 3)]
 
 
+def test_grouped_examples_builds_and_negatives(client, reader):
+    from splat_core.investigate import examples as ex
+
+    f = _largest(reader)
+    groups = client.get(f"/features/{f}/examples/groups", params={"k": 4}).json()
+    assert groups == [g.to_dict() for g in ex.grouped_examples(reader, f, 4)]
+    q = client.get(
+        f"/features/{f}/examples/quantiles/groups", params={"n_bins": 4, "per_bin": 2, "seed": 3}
+    ).json()
+    assert q == [g.to_dict() for g in ex.grouped_quantile_examples(reader, f, 4, 2, 3)]
+    s = groups[0]["sample_ids"][0]
+    builds = client.get(f"/samples/{s}/builds", params={"limit": 3}).json()
+    assert builds == ex.containing_builds(reader, s, 3).to_dict()
+    assert client.get("/samples/999999999/builds").status_code == 404
+    neg = client.get(f"/features/{f}/examples/negatives", params={"k": 5, "seed": 2}).json()
+    assert neg == ex.non_activating(reader, f, 5, 2).to_dict()
+    assert client.get(f"/features/{f}/examples", params={"k": 3}).json() == [
+        e.to_dict() for e in reader.top_examples(f, 3)
+    ]  # the existing answer is unchanged
+
+
 def test_feature_index_rows(client, reader):
     rows = client.get("/features/index").json()
     assert [r["feature_id"] for r in rows] == list(range(reader.n_features))

@@ -46,12 +46,31 @@ def test_overview_shows_the_stats_table(app, reader, feature):
 
 def test_top_examples_match_the_reader(app, reader, feature):
     open_view(app, feature, "Top examples")
+    app.toggle(key=f"group_{feature}").set_value(False).run()
     frame = tables(app)[0]
     expected = reader.top_examples(feature, 20)
     assert list(frame["sample_id"]) == [e.sample_id for e in expected]
     assert list(frame["activation"]) == pytest.approx([e.activation for e in expected])
     assert list(frame["weapon"]) == [e.weapon.name for e in expected]
     assert list(frame["build"].iloc[0]) == present.build_texts(expected[0].tokens)
+
+
+def test_top_examples_grouped_builds_and_negatives(app, reader, feature):
+    from splat_core.investigate import examples as ex
+
+    open_view(app, feature, "Top examples")
+    frame = tables(app)[0]  # grouped by default
+    groups = ex.grouped_examples(reader, feature, 20)
+    assert list(frame["sample_id"]) == [g.sample_ids[0] for g in groups]
+    assert list(frame["count"]) == [g.count for g in groups]
+    b = ex.containing_builds(reader, groups[0].sample_ids[0], 20)
+    assert any(f"from build {b.build.build_id}" in m.value for m in app.markdown)
+    neg = ex.non_activating(reader, feature, 20, 0)
+    hard = [t for t in tables(app) if "shared" in t]
+    assert list(hard[0]["sample_id"]) == [n.sample_id for n in neg.hard]
+    app.radio(key=f"neg_kind_{feature}").set_value("random").run()
+    shown = [t for t in tables(app) if "shared" in t][0]
+    assert list(shown["sample_id"]) == [n.sample_id for n in neg.random]
 
 
 def test_intervals_cover_the_activation_range(app, reader, feature):
@@ -140,3 +159,24 @@ def test_all_features_sql_filter(app, reader, feature):
     app.text_input(key="features_sql").set_value("nope > 1").run()
     assert "nope" in app.error[0].value
     assert len(tables(app)[0]) == reader.n_features  # a refused condition filters nothing
+
+
+def test_steer_shows_the_core_functions_changes(app, reader, feature):
+    from splat_core import investigate as inv
+
+    open_view(app, feature, "Steer")
+    top = reader.top_examples(feature, 1)[0]
+
+    def want(op, value):
+        edits = [inv.FeatureEdit(feature, op, value)]
+        return inv.steer_tokens(reader, top.weapon.weapon_id, top.tokens, edits)
+
+    shown = tables(app)[0]
+    r = want("scale", 0.0)  # the default: the feature ablated
+    assert list(shown["delta"]) == [c["delta"] for c in r["changes"][:15]]
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics[f"feature {feature}"] == "0.0000"
+    app.slider(key=f"st_{feature}_scale").set_value(1.0).run()
+    assert not app.exception
+    assert (tables(app)[0]["delta"] == 0).all()  # scale by 1: the model's own output
+    assert {m.label: m.value for m in app.metric}["completion changes"] == "0"
