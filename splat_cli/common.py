@@ -72,6 +72,18 @@ def feature_parser(sub, name: str, help_: str):
     return p
 
 
+def add_build_options(p, verb: str) -> None:
+    """--weapon and --ability: one build instead of the feature's examples."""
+    p.add_argument("--weapon", default=None, help=f"{verb} this build instead of examples")
+    p.add_argument(
+        "--ability",
+        action="append",
+        default=[],
+        metavar="NAME[=AP]",
+        help="the build's abilities (main-only: just the name)",
+    )
+
+
 def add_quantile(p) -> None:
     p.add_argument(
         "--high-quantile",

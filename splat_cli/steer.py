@@ -8,7 +8,7 @@ examples, as means with standard errors.
 
 from __future__ import annotations
 
-from splat_cli.common import command, feature_parser, investigation
+from splat_cli.common import add_build_options, command, feature_parser, investigation
 from splat_cli.render import fmt, table
 from splat_cli.whatif import parse_abilities
 
@@ -43,14 +43,7 @@ def register(sub) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--show", type=int, default=20, help="rows shown in the table")
-    p.add_argument("--weapon", default=None, help="steer this build instead of examples")
-    p.add_argument(
-        "--ability",
-        action="append",
-        default=[],
-        metavar="NAME[=AP]",
-        help="the build's abilities (main-only: just the name)",
-    )
+    add_build_options(p, "steer")
     p.set_defaults(run=command(_compute, _render))
 
 

@@ -7,7 +7,7 @@ ability, raise each family to 12 and 29) on examples, every single edit on a bui
 
 from __future__ import annotations
 
-from splat_cli.common import command, feature_parser, investigation
+from splat_cli.common import add_build_options, command, feature_parser, investigation
 from splat_cli.render import fmt, table
 from splat_core.domain.vocab import MAIN_AP, MAIN_ONLY
 
@@ -47,14 +47,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--per-example", action="store_true", help="JSON: each example's delta")
     p.add_argument("--show", type=int, default=20, help="rows shown in the table")
-    p.add_argument("--weapon", default=None, help="edit this build instead of examples")
-    p.add_argument(
-        "--ability",
-        action="append",
-        default=[],
-        metavar="NAME[=AP]",
-        help="the build's abilities (main-only: just the name)",
-    )
+    add_build_options(p, "edit")
     p.set_defaults(run=command(_compute, _render))
 
 

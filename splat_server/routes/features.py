@@ -61,6 +61,11 @@ def examples(feature_id: PathId, r: ReaderDep, k: int = Query(20, ge=0, le=1000)
     return [e.to_dict() for e in r.top_examples(feature_id, k)]
 
 
+def check_quantile_cost(n_bins: int, per_bin: int) -> None:
+    if n_bins * per_bin > MAX_QUANTILE_EXAMPLES:
+        raise TooExpensive(f"n_bins x per_bin is at most {MAX_QUANTILE_EXAMPLES}")
+
+
 @router.get(
     "/{feature_id}/examples/quantiles",
     response_model=list[models.Example],
@@ -74,8 +79,7 @@ async def quantile_examples(
     per_bin: int = Query(5, ge=0, le=100),
     seed: int = Query(0, ge=0, le=2**32 - 1),
 ):
-    if n_bins * per_bin > MAX_QUANTILE_EXAMPLES:
-        raise TooExpensive(f"n_bins x per_bin is at most {MAX_QUANTILE_EXAMPLES}")
+    check_quantile_cost(n_bins, per_bin)
     pick = lambda: r.quantile_examples(feature_id, n_bins, per_bin, seed)  # noqa: E731
     return [e.to_dict() for e in await state.pool.run(pick)]
 
@@ -105,8 +109,7 @@ async def quantile_example_groups(
     per_bin: int = Query(5, ge=0, le=100),
     seed: int = Query(0, ge=0, le=2**32 - 1),
 ):
-    if n_bins * per_bin > MAX_QUANTILE_EXAMPLES:
-        raise TooExpensive(f"n_bins x per_bin is at most {MAX_QUANTILE_EXAMPLES}")
+    check_quantile_cost(n_bins, per_bin)
     pick = lambda: grouped_quantile_examples(r, feature_id, n_bins, per_bin, seed)  # noqa: E731
     return [g.to_dict() for g in await state.pool.run(pick)]
 
