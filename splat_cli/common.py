@@ -84,6 +84,19 @@ def add_build_options(p, verb: str) -> None:
     )
 
 
+def add_example_options(p, n: int, verb: str, seed: bool = True) -> None:
+    """--examples, --source (top or core) and --seed: which of the feature's examples."""
+    p.add_argument("--examples", type=positive_int, default=n, help=f"how many examples to {verb}")
+    p.add_argument(
+        "--source",
+        choices=("top", "core"),
+        default="top",
+        help="top examples, or seeded random ones from the core region",
+    )
+    if seed:
+        p.add_argument("--seed", type=int, default=0)
+
+
 def add_quantile(p) -> None:
     p.add_argument(
         "--high-quantile",

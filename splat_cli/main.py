@@ -8,6 +8,8 @@ import sys
 
 from splat_cli import (
     bench,
+    causal,
+    compare,
     data,
     demo,
     examples,
@@ -21,6 +23,7 @@ from splat_cli import (
     sql,
     steer,
     sweep,
+    validate,
     verify,
     whatif,
 )
@@ -39,6 +42,9 @@ COMMAND_GROUPS = (
     sweep,
     whatif,
     steer,
+    validate,
+    causal,
+    compare,
     mcp_server,
     labels,
     sql,

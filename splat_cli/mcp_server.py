@@ -275,6 +275,111 @@ def build_server(home):
         return inv.steer_examples(r, feature_id, edits, source, n_examples)
 
     @tool(
+        "Causal interaction of two families: on the feature's examples set x and y to each "
+        "cell of a rung grid (0 = absent; default rungs 3,12,21,29, main-only 10), re-run "
+        "the model, and report per cell the mean activation and the interaction term "
+        "A(x,y) - A(x,0) - A(0,y) + A(0,0) with its standard error and z, the main effects, "
+        "and the strongest cell. With z: the three-way term on a 2x2x2 grid (absent vs "
+        "rungs [rx, ry, rz], default 12) and the pairwise terms with the third absent."
+    )
+    def interaction(
+        feature_id: int,
+        x: str,
+        y: str,
+        z: str | None = None,
+        x_rungs: list[int] | None = None,
+        y_rungs: list[int] | None = None,
+        rungs: list[int] | None = None,
+        n_examples: int = 50,
+        source: str = "top",
+    ) -> dict:
+        if z is not None:
+            return inv.interaction3(reader(), feature_id, x, y, z, rungs, n_examples, source)
+        return inv.interaction(reader(), feature_id, x, y, x_rungs, y_rungs, n_examples, source)
+
+    @tool(
+        "Minimal activating sets: for each of n_examples examples, the smallest subsets of "
+        "its tokens (weapon kept) whose re-computed activation stays >= fraction x the "
+        "full build's, searched size by size within max_evals model runs per example; "
+        "aggregated: each minimal set with how many examples had it, each token's share. "
+        "An empty set means the weapon alone suffices. source 'core': seeded random "
+        "examples from the core region instead of the top ones."
+    )
+    def minimal_sets(
+        feature_id: int,
+        n_examples: int = 20,
+        fraction: float = 0.5,
+        max_tokens: int = 12,
+        max_evals: int = 4096,
+        source: str = "top",
+        seed: int = 0,
+    ) -> dict:
+        return inv.minimal_sets(
+            reader(), feature_id, n_examples, fraction, max_tokens, max_evals,
+            source=source, seed=seed,
+        )  # fmt: skip
+
+    @tool(
+        "Contrastive itemsets (observational): ability sets (tokens with collapse=false) of "
+        "size 1..max_size held by >= min_support of the high group (firing samples at or "
+        "above high_quantile of the nonzero activations), with support among the high "
+        "group and all samples and lift = their ratio, largest lift first. A set matters "
+        "when its lift exceeds max_subset_lift."
+    )
+    def contrastive_itemsets(
+        feature_id: int,
+        high_quantile: float = 0.9,
+        max_size: int = 3,
+        min_support: float = 0.05,
+        top_k: int = 20,
+        collapse: bool = True,
+    ) -> dict:
+        return inv.contrastive_itemsets(
+            reader(), feature_id, high_quantile, max_size, min_support, top_k, collapse
+        )
+
+    @tool(
+        "Two features over all samples: counts where both / only one / neither fire, "
+        "P(other fires | feature fires) and the reverse (with standard errors), Jaccard, "
+        "Pearson over all samples and over co-firing ones, decoder cosine, shared top "
+        "tokens, and (sample_id, a_f, a_g) where either fires (a seeded max_points pick)."
+    )
+    def compare_features(
+        feature_id: int, other_id: int, max_points: int = 200, seed: int = 0
+    ) -> dict:
+        from splat_core.investigate.compare import compare_features as compare
+
+        return compare(reader(), feature_id, other_id, max_points, seed)
+
+    @tool(
+        "Histogram over every output token of the feature's direct logit effect "
+        "(W_out . d_f per unit of activation): bin edges and counts, mean and std, and the "
+        f"top_k tokens it raises and lowers most. {FEATURE}"
+    )
+    def logit_histogram(feature_id: int, bins: int = 40, top_k: int = 10) -> dict:
+        from splat_core.investigate.compare import logit_histogram as histogram
+
+        return histogram(reader(), feature_id, bins, top_k)
+
+    @tool(
+        "The feature's top k distinct inputs (weapon + tokens): identical examples merged, "
+        f"each with its count, max and mean activation and sample ids. {FEATURE}"
+    )
+    def grouped_examples(feature_id: int, k: int = 20) -> list:
+        from splat_core.investigate.examples import grouped_examples as grouped
+
+        return [g.to_dict() for g in grouped(reader(), feature_id, k)]
+
+    @tool(
+        "Where the feature does not fire: k random samples, and k hard negatives: silent "
+        f"samples holding the most of its n_tokens top tokens (seeded). {FEATURE}"
+    )
+    def non_activating(feature_id: int, k: int = 20, seed: int = 0, n_tokens: int = 3) -> dict:
+        from splat_core.investigate.examples import non_activating as negatives
+
+        return negatives(reader(), feature_id, k, seed, n_tokens).to_dict()
+
+    @tool(
         "Rules over the input that predict where the feature fires, best first, each "
         "scored on held-out samples (precision, recall, F1, AUROC; null_f1/null_auroc "
         "against random positives) with a confidence (high/medium/low/none); for the best "
@@ -295,6 +400,58 @@ def build_server(home):
     )
     def score_rule(feature_id: int, rule: str) -> dict:
         return explanations.score_rule(reader(), feature_id, rule)
+
+    @tool(
+        "Is a family sweep's effect real? Its deltas vs absent (all samples) on two seeded "
+        "disjoint halves with their agreement (Pearson r, sign agreement over rungs with >= "
+        "min_n samples in both), and a shuffle null (activations permuted n_perm times) with "
+        f"p-values for the peak |delta| and eta squared. {FEATURE}"
+    )
+    def validate_sweep(
+        feature_id: int, family: str, n_perm: int = 200, seed: int = 0, min_n: int = 20
+    ) -> dict:
+        return inv.validate_sweep(reader(), feature_id, family, n_perm, seed, min_n)
+
+    @tool(
+        "Are token effects real? Per-item deltas on two seeded halves (correlation, overlap "
+        "of the top_k enhancers) and, for token_effects' top items, a permutation p-value "
+        "(two-sided, uncorrected) with a Bonferroni-corrected one. collapse=True: abilities."
+    )
+    def validate_token_effects(
+        feature_id: int,
+        collapse: bool = True,
+        n_perm: int = 200,
+        seed: int = 0,
+        top_k: int = 10,
+        min_n: int = 20,
+    ) -> dict:
+        return inv.validate_token_effects(reader(), feature_id, collapse, n_perm, seed, top_k,
+                                          min_n)  # fmt: skip
+
+    @tool(
+        "Is an explanation rule's fit real? Its precision/recall/F1 on two seeded halves "
+        "and on the explainer's fit and held-out halves, and its F1 against a shuffle null "
+        "(activations permuted) with a p-value. rule: as in score_rule."
+    )
+    def validate_rule(feature_id: int, rule: str, n_perm: int = 200, seed: int = 0) -> dict:
+        return inv.validate_rule(reader(), feature_id, rule, n_perm, seed)
+
+    @tool(
+        "Within-family interference on the model: for the feature's examples holding the "
+        "family (source 'top' or 'core'), the activation change with only its top rung "
+        "token removed (lower rungs kept) and with the whole family removed, as means with "
+        "standard errors, and the share of the full removal's change the top rung alone "
+        "gives, with paired sign-flip p-values. Main-only abilities: the test does not apply."
+    )
+    def interference(
+        feature_id: int,
+        family: str,
+        n_examples: int = 50,
+        source: str = "top",
+        seed: int = 0,
+        n_perm: int = 200,
+    ) -> dict:
+        return inv.interference(reader(), feature_id, family, n_examples, source, seed, n_perm)
 
     @tool(f"The feature's k highest activations with weapon and tokens. {FEATURE}")
     def top_examples(feature_id: int, k: int = 20) -> list:

@@ -76,9 +76,20 @@ def run_child(cmd: list[str], grace_s: float = 10.0) -> int:
     """Run a server in the foreground until it exits. A Ctrl-C reaches it too (same process
     group) and it shuts down by itself: wait for that instead of killing it half-way. A
     SIGTERM to this process, or a Ctrl-C the server did not get, is passed on as SIGTERM."""
-    with subprocess.Popen(cmd, env=os.environ.copy()) as child:
-        previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
-        try:
+    child: subprocess.Popen | None = None
+    asked = False
+
+    def on_term(*_):  # installed before the child starts: no SIGTERM is lost in between
+        nonlocal asked
+        asked = True
+        if child is not None:
+            child.terminate()
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        with subprocess.Popen(cmd, env=os.environ.copy()) as child:
+            if asked:
+                child.terminate()
             while True:
                 try:
                     return child.wait()
@@ -89,8 +100,8 @@ def run_child(cmd: list[str], grace_s: float = 10.0) -> int:
                         child.terminate()
                     except KeyboardInterrupt:
                         child.terminate()
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def ui_command(host: str, port: int) -> list[str]:

@@ -8,7 +8,13 @@ examples, as means with standard errors.
 
 from __future__ import annotations
 
-from splat_cli.common import add_build_options, command, feature_parser, investigation
+from splat_cli.common import (
+    add_build_options,
+    add_example_options,
+    command,
+    feature_parser,
+    investigation,
+)
 from splat_cli.render import fmt, table
 from splat_cli.whatif import parse_abilities
 
@@ -34,14 +40,7 @@ def register(sub) -> None:
         metavar="F",
         help="edit this feature too, the same way (repeatable)",
     )
-    p.add_argument("--examples", type=int, default=50, help="how many examples to steer")
-    p.add_argument(
-        "--source",
-        choices=("top", "core"),
-        default="top",
-        help="top examples, or seeded random ones from the core region",
-    )
-    p.add_argument("--seed", type=int, default=0)
+    add_example_options(p, 50, "steer")
     p.add_argument("--show", type=int, default=20, help="rows shown in the table")
     add_build_options(p, "steer")
     p.set_defaults(run=command(_compute, _render))

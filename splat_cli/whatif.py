@@ -7,7 +7,13 @@ ability, raise each family to 12 and 29) on examples, every single edit on a bui
 
 from __future__ import annotations
 
-from splat_cli.common import add_build_options, command, feature_parser, investigation
+from splat_cli.common import (
+    add_build_options,
+    add_example_options,
+    command,
+    feature_parser,
+    investigation,
+)
 from splat_cli.render import fmt, table
 from splat_core.domain.vocab import MAIN_AP, MAIN_ONLY
 
@@ -37,14 +43,7 @@ def register(sub) -> None:
         help="add the family's missing rungs up to RUNG",
     )
     p.add_argument("--swap-weapon", action="append", default=[], metavar="ID")
-    p.add_argument("--examples", type=int, default=50, help="how many examples to edit")
-    p.add_argument(
-        "--source",
-        choices=("top", "core"),
-        default="top",
-        help="top examples, or seeded random ones from the core region",
-    )
-    p.add_argument("--seed", type=int, default=0)
+    add_example_options(p, 50, "edit")
     p.add_argument("--per-example", action="store_true", help="JSON: each example's delta")
     p.add_argument("--show", type=int, default=20, help="rows shown in the table")
     add_build_options(p, "edit")

@@ -13,7 +13,17 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from splat_server import docs_pages, errors, models
 from splat_server.guard import Guard
-from splat_server.routes import batch, features, labels, samples, seed, steer
+from splat_server.routes import (
+    batch,
+    causal,
+    compare,
+    features,
+    labels,
+    samples,
+    seed,
+    steer,
+    validation,
+)
 from splat_server.security import require_token_if_public
 from splat_server.settings import ServerSettings
 from splat_server.state import ServerState
@@ -62,7 +72,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     docs_pages.install(app)
     app.state.splat = ServerState.create(settings)
     errors.install(app)
-    for module in (seed, features, samples, steer, labels, batch):
+    for module in (seed, features, compare, causal, validation, samples, steer, labels, batch):
         app.include_router(module.router, responses=ERRORS)
     if settings.cors_origins:
         app.add_middleware(

@@ -211,6 +211,22 @@ class NeighborRow(BaseModel):
     n_both: int | None = None
 
 
+class CorrelationRow(BaseModel):
+    rank: int
+    neighbor_id: int
+    pearson: float = Field(
+        description="Pearson correlation of the two features' activations "
+        "over all samples, zeros included"
+    )
+    n_both: int = Field(description="samples where both fire")
+
+
+class MapPoint(BaseModel):
+    feature_id: int
+    x: float
+    y: float
+
+
 class RuleScores(BaseModel):
     """A rule's held-out scores for one feature (the samples the search did not fit on)."""
 
@@ -305,6 +321,8 @@ class FeatureSummary(BaseModel):
     influence: list[InfluenceRow]
     neighbors: list[NeighborRow]
     explanations: list[ExplanationRow]
+    correlations: list[CorrelationRow]
+    map: MapPoint | None = Field(description="its point on the feature map (null: zero direction)")
     label: LabelOut | None
     data_version: str
 
@@ -449,6 +467,8 @@ class BatchFeature(BaseModel):
     influence: list[InfluenceRow] | None = None
     neighbors: list[NeighborRow] | None = None
     explanations: list[ExplanationRow] | None = None
+    correlations: list[CorrelationRow] | None = None
+    map: MapPoint | None = None
     label: LabelOut | None = None
     examples: list[Example] | None = None
 
@@ -536,3 +556,420 @@ class SteerExamplesOut(BaseModel):
     n_completion_changed: int
     n_tokens_added: int
     n_tokens_removed: int
+
+
+# --- interactions, minimal activating sets, contrastive itemsets (routes/causal.py) ----------
+
+
+class MeanEffect(BaseModel):
+    mean: float | None = Field(description="mean over the examples measured")
+    stderr: float | None = Field(description="standard deviation (ddof 1) / sqrt(n)")
+    n: int
+    z: float | None = Field(description="mean / stderr")
+
+
+class InteractionCell(BaseModel):
+    x_rung: int
+    y_rung: int
+    n: int = Field(description="examples on which this cell is a legal build")
+    mean: float | None = Field(description="mean re-computed activation")
+    stderr: float | None
+    n_illegal: int
+    interaction: float | None = Field(description="mean of A(x,y) - A(x,0) - A(0,y) + A(0,0)")
+    interaction_stderr: float | None
+    interaction_n: int = Field(description="examples whose four cells are legal")
+    z: float | None
+    reliable: bool = Field(description="interaction measured on at least 20 examples")
+
+
+class MainEffect(MeanEffect):
+    rung: int
+
+
+class InteractionOut(BaseModel):
+    feature_id: int
+    x: str
+    y: str
+    x_grid: list[int]
+    y_grid: list[int]
+    source: str
+    population: str
+    n_examples: int
+    stored_mean: float | None
+    base_mean: float | None = Field(description="the unedited examples, re-computed")
+    max_recompute_diff: float | None
+    n_rows: int = Field(description="legal cells run through the model")
+    n_illegal: int
+    definitions: dict[str, str]
+    cells: list[InteractionCell]
+    main_x: list[MainEffect]
+    main_y: list[MainEffect]
+    strongest: dict | None = Field(description="the cell with the largest |z| (reliable first)")
+
+
+class PairTerm(MeanEffect):
+    families: list[str]
+    absent: str
+
+
+class Cell3(MeanEffect):
+    present: list[str]
+    rungs: list[int]
+    n_illegal: int
+
+
+class Interaction3Out(BaseModel):
+    feature_id: int
+    families: list[str]
+    rungs: list[int]
+    source: str
+    population: str
+    n_examples: int
+    stored_mean: float | None
+    base_mean: float | None
+    max_recompute_diff: float | None
+    n_illegal: int
+    definitions: dict[str, str]
+    three_way: MeanEffect
+    pairwise: list[PairTerm]
+    cells: list[Cell3]
+
+
+class SubsetOut(BaseModel):
+    tokens: list[str]
+    activation: float
+    kept_fraction: float
+
+
+class MinimalExample(BaseModel):
+    sample_id: int
+    rank: int
+    weapon_id: int
+    tokens: list[str]
+    stored: float
+    activation: float = Field(description="the full build, re-computed")
+    threshold: float
+    n_evals: int
+    searched_up_to: int = Field(description="largest subset size evaluated (-1: none)")
+    complete: bool
+    min_size: int | None
+    weapon_alone: bool
+    note: str | None
+    sets: list[SubsetOut]
+
+
+class MinimalSet(BaseModel):
+    tokens: list[str]
+    size: int
+    n_examples: int
+    mean_kept_fraction: float | None
+
+
+class TokenShare(BaseModel):
+    token: str
+    n_examples: int
+    share: float
+
+
+class MinimalSetsOut(BaseModel):
+    feature_id: int
+    population: str
+    fraction: float
+    max_tokens: int
+    max_evals: int
+    definitions: dict[str, str]
+    n_examples: int
+    n_complete: int
+    n_incomplete: int
+    n_weapon_alone: int
+    min_size: MeanEffect
+    sets: list[MinimalSet]
+    token_shares: list[TokenShare]
+    examples: list[MinimalExample]
+
+
+class Itemset(BaseModel):
+    items: list[str]
+    size: int
+    count: int
+    support_high: float
+    count_all: int
+    support_all: float
+    lift: float
+    max_subset_lift: float | None
+
+
+class ItemsetsOut(BaseModel):
+    feature_id: int
+    items: Literal["abilities", "tokens"]
+    population: str
+    high_quantile: float
+    high_threshold: float | None
+    n_high: int
+    n_all: int
+    min_support: float
+    min_count: int
+    max_size: int
+    n_frequent: list[int] = Field(description="frequent sets in the high group, by size")
+    definitions: dict[str, str]
+    itemsets: list[Itemset] = Field(description="largest lift first")
+
+
+# --- two features compared, the logit histogram, the feature map (investigate/compare.py) ---
+
+
+class Rate(BaseModel):
+    p: float | None = Field(description="k / n (None when n is 0)")
+    stderr: float | None = Field(description="binomial standard error sqrt(p(1-p)/n)")
+    k: int
+    n: int
+
+
+class Pearson(BaseModel):
+    r: float | None = Field(description="None when either activation is constant")
+    stderr: float | None
+    n: int
+
+
+class OverlapCounts(BaseModel):
+    both: int
+    only_f: int
+    only_g: int
+    neither: int
+
+
+class SharedTokens(BaseModel):
+    f: list[str] | None = Field(description="top enhancer tokens (None: no feature_tokens)")
+    g: list[str] | None
+    shared: list[str] | None
+
+
+class ScatterPoint(BaseModel):
+    sample_id: int
+    a_f: float
+    a_g: float
+
+
+class Scatter(BaseModel):
+    n_total: int = Field(description="samples where either feature fires")
+    n_shown: int
+    note: str
+    points: list[ScatterPoint]
+
+
+class CompareOut(BaseModel):
+    feature_id: int
+    other_id: int
+    population: str
+    n_samples: int
+    counts: OverlapCounts
+    p_g_given_f: Rate
+    p_f_given_g: Rate
+    rate_f: Rate
+    rate_g: Rate
+    jaccard: float | None
+    pearson_all: Pearson
+    pearson_cofiring: Pearson
+    decoder_cosine: float | None
+    top_tokens: SharedTokens
+    scatter: Scatter
+    definitions: dict[str, str]
+
+
+class LogitToken(BaseModel):
+    token: str
+    value: float
+    ability: str | None
+    rung: int | None
+
+
+class LogitHistogramOut(BaseModel):
+    feature_id: int
+    population: str
+    n_tokens: int
+    mean: float
+    std: float | None
+    min: float
+    max: float
+    edges: list[float] = Field(description="bins + 1 bin edges")
+    counts: list[int]
+    top_positive: list[LogitToken]
+    top_negative: list[LogitToken]
+    definitions: dict[str, str]
+
+
+class FeatureMapPoint(BaseModel):
+    feature_id: int
+    x: float
+    y: float
+    label: str | None
+    top_token: str | None
+    family: str | None = Field(description="ability family of its first enhancer token")
+    explanation_f1: float | None = Field(description="held-out F1 of its best rule")
+    firing_rate: float | None
+
+
+class FeatureMapOut(BaseModel):
+    method: str | None = Field(description="umap or pca")
+    color: Literal["label", "family", "explanation"]
+    n_features: int
+    population: str
+    points: list[FeatureMapPoint]
+    definitions: dict[str, str]
+
+
+# --- validation: split halves, shuffle nulls, interference (routes/validation.py) ----------
+
+
+class NullTest(BaseModel):
+    observed: float | None = Field(description="the statistic on the real data")
+    p_value: float | None = Field(description="(1 + #null >= observed) / (1 + n_perm)")
+    n_null_at_least: int | None = None
+    null_mean: float | None
+    null_sd: float | None
+    null_p95: float | None
+    histogram: dict | None = Field(description="the null's histogram: edges, counts")
+
+
+class SweepAgreement(BaseModel):
+    n_rungs: int = Field(description="rungs with enough samples in both halves")
+    pearson_r: float | None = Field(description="correlation of the halves' deltas")
+    sign_agreement: float | None = Field(description="share of deltas with the same sign")
+
+
+class TokenAgreement(BaseModel):
+    n_items: int = Field(description="items with enough samples in both halves")
+    pearson_r: float | None = Field(description="correlation of the halves' deltas")
+    sign_agreement: float | None = Field(description="share of deltas with the same sign")
+    top_a: list[str]
+    top_b: list[str]
+    top_shared: list[str]
+    top_overlap: float = Field(description="|top_a & top_b| / top_k")
+
+
+class ValidateSweepRow(BaseModel):
+    rung: int
+    label: str
+    n: int
+    mean: float | None
+    delta: float | None
+    delta_stderr: float | None
+    n_a: int
+    delta_a: float | None
+    n_b: int
+    delta_b: float | None
+    reliable_both: bool
+
+
+class PeakTest(NullTest):
+    rung: int | None
+    label: str | None
+    delta: float | None
+
+
+class ValidateSweepOut(BaseModel):
+    feature_id: int
+    family: str
+    main_only: bool
+    population: str
+    seed: int
+    n_perm: int
+    min_n: int
+    rows: list[ValidateSweepRow]
+    agreement: SweepAgreement
+    peak: PeakTest
+    eta_squared: NullTest
+    definitions: dict[str, str]
+
+
+class ValidateTokenRow(BaseModel):
+    item: str
+    kind: Literal["enhancer", "suppressor"]
+    n_with: int
+    delta: float | None
+    delta_stderr: float | None
+    cohens_d: float | None
+    delta_a: float | None
+    delta_b: float | None
+    p_value: float | None = Field(description="per item: not corrected for multiple testing")
+    p_bonferroni: float | None
+    null_mean_abs: float | None
+    null_p95_abs: float | None
+
+
+class ValidateTokensOut(BaseModel):
+    feature_id: int
+    items: Literal["abilities", "tokens"]
+    population: str
+    seed: int
+    n_perm: int
+    min_n: int
+    top_k: int
+    agreement: TokenAgreement
+    n_items_tested: int
+    rows: list[ValidateTokenRow]
+    note: str
+    definitions: dict[str, str]
+
+
+class RuleHalfScores(BaseModel):
+    n: int
+    n_positive: int
+    n_holds: int
+    precision: float
+    recall: float
+    f1: float
+
+
+class ValidateRuleOut(BaseModel):
+    feature_id: int
+    rule: str
+    sentence: str
+    target: str
+    population: str
+    seed: int
+    n_perm: int
+    all: RuleHalfScores
+    half_a: RuleHalfScores
+    half_b: RuleHalfScores
+    f1_difference: float
+    explainer_split: dict[str, RuleHalfScores]
+    held_out_scores: dict
+    f1_null: NullTest
+    definitions: dict[str, str]
+
+
+class MeanStderr(BaseModel):
+    mean: float | None
+    stderr: float | None
+    n: int
+    p_value: float | None = Field(description="paired sign-flip null, two-sided")
+
+
+class InterferenceEffects(BaseModel):
+    n: int
+    remove_top: MeanStderr
+    remove_family: MeanStderr
+    lower_rungs: MeanStderr
+    top_share: float | None
+    lower_share: float | None
+
+
+class InterferenceOut(BaseModel):
+    feature_id: int
+    family: str
+    source: str
+    seed: int
+    n_perm: int
+    applies: bool
+    population: str
+    reason: str | None = None
+    n_examples: int | None = None
+    n_holding: int | None = None
+    n_with_lower_rungs: int | None = None
+    base_mean: float | None = None
+    max_recompute_diff: float | None = None
+    all_holding: InterferenceEffects | None = None
+    with_lower_rungs: InterferenceEffects | None = None
+    summary: str | None = None
+    definitions: dict[str, str] | None = None

@@ -160,3 +160,19 @@ def negatives(_reader: Reader, home: str, version: str, f: int, k: int, seed: in
         for n in ns
     ]
     return {"top_tokens": out.top_tokens, "random": rows(out.random), "hard": rows(out.hard)}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def compare(_reader: Reader, home: str, version: str, f: int, g: int, max_points: int) -> dict:
+    return investigate.compare_features(_reader, f, g, max_points)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def logit_histogram(_reader: Reader, home: str, version: str, f: int, bins: int) -> dict:
+    return investigate.logit_histogram(_reader, f, bins)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def map_points(_reader: Reader, home: str, version: str, labels: tuple) -> dict:
+    """The feature map's points; labels as sorted (feature_id, name) pairs (the cache key)."""
+    return investigate.map_points(_reader, "label", dict(labels))

@@ -6,6 +6,7 @@ compares the code with it can fail."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -445,3 +446,17 @@ def build_investigation_home(root: Path) -> tuple:
     config = SAEConfig(arch="topk", input_dim=HIDDEN, n_features=F, k=2)
     _publish(home, "sae", lambda d: artifacts.write_sae_dir(d, sae, config, {}, "trained"))
     return home, tokens, weapons, a
+
+
+def run_splat(capsys, home, *argv) -> tuple[int, str, str]:
+    """`splat ARGV --home HOME` in this process: (exit code, stdout, stderr)."""
+    from splat_cli.main import main
+
+    code = main([*map(str, argv), "--home", str(home)])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def json_roundtrip(obj):
+    """obj as `--json` prints it (tuples become lists, odd types strings)."""
+    return json.loads(json.dumps(obj, default=str))

@@ -53,6 +53,9 @@ def register(sub) -> None:
     s.add_argument("--small", action="store_true", help="20,000 x 512, for a quick look")
     s.add_argument("--no-analysis", action="store_true")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--only", default=None, metavar="ASSETS",
+                   help="comma-separated analysis assets: time only these, on a home written "
+                        "before (seconds and RSS per step, as JSON)")  # fmt: skip
     s.set_defaults(run=run_seed_store)
     u = bench_sub.add_parser(
         "suite", help="every benchmark on one home: bench.json + a markdown table vs the targets"
@@ -210,6 +213,7 @@ def run_seed_store(args) -> int:
 
     argv = [args.home, "--seed", str(args.seed)]
     argv += ["--small"] * args.small + ["--no-analysis"] * args.no_analysis
+    argv += ["--only", args.only] if args.only else []
     return seed_store.main(argv)
 
 

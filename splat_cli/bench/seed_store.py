@@ -235,9 +235,11 @@ def _write_feature_store(home: Path, sae, config: SplatConfig, progress: Progres
 # --- the analysis group --------------------------------------------------------------------
 
 
-def run_analysis(home: Path, config: SplatConfig, timer: StepTimer) -> None:
-    """Every analysis step of the contract, on inputs opened as the IO managers open them."""
-    for asset in ANALYSIS_ASSETS:
+def run_analysis(home: Path, config: SplatConfig, timer: StepTimer,
+                 assets: Sequence[str] = ANALYSIS_ASSETS) -> None:  # fmt: skip
+    """The analysis steps of the contract (all, or `assets`), on inputs opened as the IO
+    managers open them."""
+    for asset in assets:
         step = ANALYSIS_STEPS[asset]
 
         def write(out: Path, asset=asset, step=step) -> dict:
@@ -294,6 +296,22 @@ def _report(home, n_samples, n_features, big_features, store, timer: StepTimer, 
     }
 
 
+def time_analysis(home: str | Path, assets: Sequence[str], progress: Progress = print,
+                  profile: str = "seed") -> dict:  # fmt: skip
+    """Re-run only `assets` (analysis steps) on an existing home, published as the suite
+    does; {asset: seconds and RSS} (the profile's analysis settings)."""
+    unknown = [a for a in assets if a not in ANALYSIS_ASSETS]
+    if unknown:
+        raise ValueError(
+            f"not analysis assets: {unknown}; choose from {', '.join(ANALYSIS_ASSETS)}"
+        )
+    timer = StepTimer(progress, limits=SLOW_LIMITS)
+    with publishing.writing(Path(home)):
+        run_analysis(Path(home), load_config(profile), timer, assets)
+    slow = [a for a in assets if timer.figures[a]["seconds"] > SLOW_LIMITS[a]]
+    return {"home": str(home), "assets": timer.figures, "slow_steps": slow}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
     import json
@@ -303,7 +321,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--small", action="store_true", help="20,000 x 512, for a quick look")
     p.add_argument("--no-analysis", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--only", default=None, help="comma-separated analysis assets to re-time")
     args = p.parse_args(argv)
+    if args.only:
+        print(json.dumps(time_analysis(args.home, args.only.split(",")), indent=2))
+        return 0
     small = SMALL if args.small else {}
     report = write_seed_store(args.home, seed=args.seed, analysis=not args.no_analysis, **small)
     print(json.dumps(report, indent=2))

@@ -1,7 +1,9 @@
 """The analysis group: per-feature tables computed from the feature store (CSC), sample
 metadata and the model/SAE weights. Every table is long form (first column `feature_id`,
-sorted by feature then rank) and every computation streams features in bounded blocks."""
+sorted by feature then rank) and every computation streams features in bounded blocks.
+`feature_map` (one row per feature) is imported from its module: the name is the module's."""
 
+from splat_core.analysis.correlations import feature_correlations
 from splat_core.analysis.influence import (
     feature_influence,
     influence_matrix,
@@ -16,6 +18,7 @@ from splat_core.builds.sample_meta import SampleMeta
 
 __all__ = [
     "SampleMeta",
+    "feature_correlations",
     "feature_histograms",
     "feature_influence",
     "feature_neighbors",

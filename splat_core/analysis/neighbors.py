@@ -131,18 +131,8 @@ def sample_rows(csc, n_samples: int, nnz: np.ndarray, blocks) -> tuple[np.ndarra
     run of blocks: it counts them, then writes them after the earlier runs' entries of each
     sample's row (its own cursor), so rows stay sorted by feature."""
     runs = np.array_split(np.arange(len(blocks)), THREADS)
-
-    def count(run):
-        counts = np.zeros(n_samples, np.int64)
-        for f0, f1 in (blocks[i] for i in run):
-            ids, _ = feature_ids(csc, nnz, f0, f1)
-            if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= n_samples):
-                raise ValueError(f"features [{f0}, {f1}): sample id out of range [0, {n_samples})")
-            kern.count_samples(ids, counts)
-        return counts
-
     with ThreadPoolExecutor(THREADS) as pool:
-        counts = list(pool.map(count, runs))
+        counts = list(pool.map(lambda run: count_run(csc, n_samples, nnz, blocks, run), runs))
         indptr = np.concatenate([[0], np.cumsum(sum(counts))])
         dtype = np.uint16 if len(nnz) <= UINT16_FEATURES else np.int32
         a_indices = np.empty(int(indptr[-1]), dtype)
@@ -157,6 +147,17 @@ def sample_rows(csc, n_samples: int, nnz: np.ndarray, blocks) -> tuple[np.ndarra
 
         list(pool.map(fill, range(THREADS)))
     return indptr, a_indices
+
+
+def count_run(csc, n_samples: int, nnz: np.ndarray, blocks, run) -> np.ndarray:
+    """int64 [N]: entries per sample of the blocks in `run` (ids checked in range)."""
+    counts = np.zeros(n_samples, np.int64)
+    for f0, f1 in (blocks[i] for i in run):
+        ids, _ = feature_ids(csc, nnz, f0, f1)
+        if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= n_samples):
+            raise ValueError(f"features [{f0}, {f1}): sample id out of range [0, {n_samples})")
+        kern.count_samples(ids, counts)
+    return counts
 
 
 def _buffers(b: int, k: int, dtype, floor: float = -np.inf) -> tuple[np.ndarray, np.ndarray]:

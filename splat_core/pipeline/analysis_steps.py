@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from splat_core import analysis
+from splat_core.analysis.feature_map import feature_map
 from splat_core.builds.sample_meta import SampleMeta
 from splat_core.builds.samples import SampleTable
 from splat_core.explain.inputs import InputTable
@@ -114,6 +115,25 @@ def feature_neighbors_step(
     return _written(out, "feature_neighbors", table, csc.n_features)
 
 
+def feature_correlations_step(
+    out: Path, inputs: Inputs, config: SplatConfig, progress: Progress = _quiet
+) -> StepResult:
+    csc = inputs["feature_store"]
+    table = analysis.feature_correlations(csc, csc.n_samples, k=config.analysis.k_correlations)
+    return _written(out, "feature_correlations", table, csc.n_features)
+
+
+def feature_map_step(
+    out: Path, inputs: Inputs, config: SplatConfig, progress: Progress = _quiet
+) -> StepResult:
+    sae, m = inputs["sae"], config.feature_map
+    directions = sae.decoder_directions().detach().cpu().numpy()
+    table, meta = feature_map(directions, m.method, m.seed, m.n_neighbors, m.min_dist)
+    progress(f"feature_map: {meta['method']} of {meta['n_mapped']} directions")
+    written = artifacts.write_table_dir(out, "feature_map", table)
+    return StepResult({**written, "map": meta}, check_table(table, sae.n_features))
+
+
 def feature_explanations_step(
     out: Path, inputs: Inputs, config: SplatConfig, progress: Progress = _quiet
 ) -> StepResult:
@@ -133,6 +153,8 @@ ANALYSIS_STEPS: dict[str, AnalysisStep] = {
     "feature_influence": feature_influence_step,
     "feature_neighbors": feature_neighbors_step,
     "feature_explanations": feature_explanations_step,
+    "feature_correlations": feature_correlations_step,
+    "feature_map": feature_map_step,
 }  # one per analysis asset of the contract (tested)
 
 

@@ -73,6 +73,20 @@ class AnalysisConfig:
     k_weapons: int = 10  # per kind (weapon, class, sub, special)
     k_influence: int = 20  # top + and - tokens per feature
     k_neighbors: int = 10  # per kind (decoder cosine, co-activation)
+    k_correlations: int = 10  # Pearson-correlated features kept per feature
+
+
+@dataclass(frozen=True)
+class FeatureMapConfig:
+    """The 2-D map of decoder directions (`analysis/feature_map.py`)."""
+
+    method: Literal["umap", "pca"] = "umap"  # umap falls back to pca (the map's meta says why)
+    n_neighbors: int = 15
+    min_dist: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self):
+        check_choices(self)
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,7 @@ class SplatConfig:
     store: StoreConfig = field(default_factory=StoreConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     explain: ExplainConfig = field(default_factory=ExplainConfig)
+    feature_map: FeatureMapConfig = field(default_factory=FeatureMapConfig)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -110,6 +125,8 @@ PROFILES: dict[str, dict[str, dict]] = {
                 "lr": 3e-3},
         "sae_eval": {"min_explained_variance": 0.5, "min_loss_recovered": 0.3,
                      "max_dead_fraction": 0.25},
+        # UMAP compiles for ~20 s in every process: the tiny home maps by PCA
+        "feature_map": {"method": "pca"},
     },
     # The embedded demo: minutes on 2 CPU cores.
     "default": {

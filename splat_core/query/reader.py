@@ -217,6 +217,15 @@ class Reader(Snapshot):
     def neighbors(self, f: int) -> list[dict]:
         return self.feature_rows("feature_neighbors", f)
 
+    def correlations(self, f: int) -> list[dict]:
+        """The features whose activations correlate most with f's (Pearson), by rank."""
+        return self.feature_rows("feature_correlations", f)
+
+    def map_point(self, f: int) -> dict:
+        """f's row of feature_map ({feature_id, x, y}; {} for a zero decoder direction)."""
+        rows = self.feature_rows("feature_map", f)
+        return rows[0] if rows else {}
+
     def explanations(self, f: int) -> list[dict]:
         """The feature's best rules with their held-out scores, best first."""
         return self.feature_rows("feature_explanations", f)

@@ -14,6 +14,7 @@ TABLE_PARTS = tuple(TABLE_OF_PART)  # stats, histogram, ..., neighbors, explanat
 PARTS = (*TABLE_PARTS, "label", "examples")
 # Tables with several kinds of rows per feature: a summary keeps the top_k of each kind.
 GROUPED_BY = {"tokens": "kind", "weapons": "kind", "influence": "sign", "neighbors": "kind"}
+SINGLE_ROW = ("stats", "map")  # one row per feature (or none): answered as that row or None
 
 
 def top_per_kind(rows: list[dict], key: str, k: int) -> list[dict]:
@@ -47,10 +48,12 @@ def feature_parts(
     for part in parts:
         if part in TABLE_OF_PART:
             rows = reader.feature_rows(TABLE_OF_PART[part], f)
-            if part == "stats":
+            if part in SINGLE_ROW:
                 out[part] = rows[0] if rows else None
             elif part in GROUPED_BY:
                 out[part] = top_per_kind(rows, GROUPED_BY[part], top_k)
+            elif part == "correlations":
+                out[part] = rows[:top_k]  # ranked: the first top_k
             else:
                 out[part] = rows
         elif part == "label":

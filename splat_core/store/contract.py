@@ -164,6 +164,11 @@ ASSETS: tuple[AssetSpec, ...] = (
     _table("feature_explanations", ("feature_store", "samples"), part="explanations",
            description=("Per feature: the input rules that best predict where it fires, "
                         "scored on held-out samples beside a shuffled null.")),
+    _table("feature_correlations", ("feature_store",), part="correlations", description=(
+        "Per feature: the features whose activations correlate most (Pearson over all "
+        "samples, zeros included).")),
+    _table("feature_map", ("sae",), part="map", description=(
+        "Every feature's decoder direction placed in 2-D (UMAP, cosine; PCA fallback).")),
 )  # fmt: skip
 
 # Every asset also has an integrity check: its published files against their checksums.

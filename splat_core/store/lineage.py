@@ -31,8 +31,10 @@ CONFIG_SECTIONS = {
     "sae": ("sae", "sae_source", "sae_eval", "train"),
     "activations": ("samples",),
     "feature_store": ("store",),
+    "feature_map": ("feature_map",),
+    "feature_explanations": ("explain",),  # its step reads only the explain section
 }
-ANALYSIS_SECTIONS = ("analysis",)
+ANALYSIS_SECTIONS = ("analysis",)  # the other analysis assets
 
 
 class StaleInputError(RuntimeError):
@@ -95,8 +97,8 @@ def config_fingerprint(asset: str, config) -> str | None:
     if config is None:
         return None
     spec = SPECS.get(asset)
-    sections = (
-        ANALYSIS_SECTIONS if spec and spec.group == "analysis" else CONFIG_SECTIONS.get(asset, ())
+    sections = CONFIG_SECTIONS.get(asset) or (
+        ANALYSIS_SECTIONS if spec and spec.group == "analysis" else ()
     )
     values = {s: asdict(getattr(config, s)) if is_dataclass(config) else config[s]
               for s in sections}  # fmt: skip

@@ -44,7 +44,8 @@ async def index(r: ReaderDep, store: LabelsDep, state: StateDep):
 @router.get(
     "/{feature_id}",
     response_model=models.FeatureSummary,
-    summary="Stats, histogram, top tokens, weapons, influence, neighbors, explanations, label",
+    summary="Stats, histogram, top tokens, weapons, influence, neighbors, explanations, "
+    "correlations, map point, label",
 )
 def summary(feature_id: PathId, r: ReaderDep, store: LabelsDep, top_k: int = TOP_K):
     parts = (*TABLE_PARTS, "label")
@@ -136,6 +137,15 @@ def stats(feature_id: PathId, r: ReaderDep):
     return r.stats(feature_id) or None
 
 
+@router.get(
+    "/{feature_id}/map",
+    response_model=models.MapPoint | None,
+    summary="Its point on the feature map (2-D embedding of decoder directions)",
+)
+def map_point(feature_id: PathId, r: ReaderDep):
+    return r.map_point(feature_id) or None
+
+
 ROWS = {  # each feature table's row model and route summary, by its contract part name
     "histogram": (models.HistogramBin, "Histogram of the nonzero activations"),
     "tokens": (models.TokenRow, "Enhancer and suppressor tokens (enrichment, TF-IDF)"),
@@ -143,6 +153,7 @@ ROWS = {  # each feature table's row model and route summary, by its contract pa
     "influence": (models.InfluenceRow, "Output tokens the feature pushes up (+) and down (-)"),
     "neighbors": (models.NeighborRow, "Nearest features by decoder cosine and co-activation"),
     "explanations": (models.ExplanationRow, "Input rules that predict where it fires, best first"),
+    "correlations": (models.CorrelationRow, "Features whose activations correlate most (Pearson)"),
 }
 
 
@@ -157,7 +168,7 @@ def _table_route(part: str, row_model, summary: str) -> None:
 
 
 for _part in TABLE_PARTS:
-    if _part != "stats":  # one row, answered above
+    if _part not in ("stats", "map"):  # one row, answered above
         _table_route(_part, *ROWS[_part])
 
 

@@ -1,7 +1,10 @@
 """The explorer's views, in tab order: each renders one aspect of the selected feature."""
 
 from splat_ui.views import (
+    causal,
+    compare,
     examples,
+    feature_map,
     features,
     influence,
     intervals,
@@ -10,6 +13,7 @@ from splat_ui.views import (
     steer,
     sweeps,
     tokens,
+    validation,
     whatif,
 )
 
@@ -23,5 +27,9 @@ VIEWS = {
     "Sweeps": sweeps.render,
     "What-if": whatif.render,
     "Steer": steer.render,
+    "Compare": compare.render,
+    "Map": feature_map.render,
+    "Interactions": causal.render,
+    "Validate": validation.render,
     "All features": features.render,
 }

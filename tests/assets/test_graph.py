@@ -222,9 +222,10 @@ def test_a_changed_sae_marks_exactly_its_dependents_stale_then_one_run_brings_th
     statuses = _statuses(changed, instance)
     # Dagster marks what reads the SAE; splat's plan also what reads those (transitively)
     direct = {"activations/000", "activations/001", "feature_store", "feature_influence",
-              "feature_neighbors"}  # fmt: skip
+              "feature_neighbors", "feature_map"}  # fmt: skip
     dependents = direct | {"feature_stats", "feature_histograms", "feature_tokens",
-                           "feature_weapons", "feature_explanations"}  # fmt: skip
+                           "feature_weapons", "feature_explanations",
+                           "feature_correlations"}  # fmt: skip
     assert {k for k, v in statuses.items() if v != "FRESH"} == direct
     config = settings_of(changed).config()
     assert set(stale_assets(catalog.read_catalog(home), config)) == dependents

@@ -15,6 +15,8 @@ import zarr
 
 from splat_core import analysis
 from splat_core import investigate as inv
+from splat_core.investigate import compare
+from splat_core.investigate.examples import grouped_examples
 from splat_core.investigate.explanations import explain_feature
 from splat_core.query import Reader
 from splat_core.store import artifacts, catalog
@@ -35,8 +37,19 @@ TOOLS = {
     "decoder",
     "whatif",
     "steer",
+    "interaction",
+    "minimal_sets",
+    "contrastive_itemsets",
+    "compare_features",
+    "logit_histogram",
+    "grouped_examples",
+    "non_activating",
     "explain_feature",
     "score_rule",
+    "validate_sweep",
+    "validate_token_effects",
+    "validate_rule",
+    "interference",
     "top_examples",
     "features_for_token",
     "get_label",
@@ -86,6 +99,11 @@ def test_mcp_server_over_stdio(mcp_home):
             "steer": await session.call_tool(
                 "steer", {"feature_id": 0, "op": "scale", "value": 2.0, "n_examples": 6}
             ),
+            "compare": await session.call_tool(
+                "compare_features", {"feature_id": 0, "other_id": 1, "max_points": 5}
+            ),
+            "logits": await session.call_tool("logit_histogram", {"feature_id": 1, "bins": 6}),
+            "groups": await session.call_tool("grouped_examples", {"feature_id": 0, "k": 3}),
             "bad_feature": await session.call_tool(
                 "family_sweep", {"feature_id": 99, "family": "SSU"}
             ),
@@ -110,6 +128,9 @@ def test_mcp_server_over_stdio(mcp_home):
                 reader, 0, inv.parse_edits(reader.encoder.weapon_vocab, remove=["SSU"]), 6
             ),
             "steer": inv.steer_examples(reader, 0, [inv.FeatureEdit(0, "scale", 2.0)], n=6),
+            "compare": compare.compare_features(reader, 0, 1, max_points=5),
+            "logits": compare.logit_histogram(reader, 1, bins=6),
+            "groups": [g.to_dict() for g in grouped_examples(reader, 0, 3)],
         }
     for key, value in want.items():
         assert not calls[key].is_error, _text(calls[key])

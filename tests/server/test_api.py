@@ -110,6 +110,11 @@ def test_feature_summary_and_tables(client, reader):
         full = client.get(f"/features/{f}/{part}").json()
         assert full == [_public(r) for r in getattr(reader, part)(f)]
     assert s["label"] is None
+    assert s["correlations"] == [_public(r) for r in reader.correlations(f)[:3]]
+    full = client.get(f"/features/{f}/correlations").json()
+    assert full == [_public(r) for r in reader.correlations(f)] and len(full) == 10
+    point = client.get(f"/features/{f}/map").json()
+    assert s["map"] == point == pytest.approx(reader.map_point(f)) and point["feature_id"] == f
     assert client.get(f"/features/{f}/stats").json() == pytest.approx(reader.stats(f))
     assert client.get(f"/features/{f}/histogram").json() == [
         _public(r) for r in reader.histogram(f)

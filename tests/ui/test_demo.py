@@ -74,7 +74,15 @@ def test_serve_passes_a_sigterm_on_to_its_server():
     from splat_cli.serve import run_child
 
     before = signal.getsignal(signal.SIGTERM)
-    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+
+    def term_once_running():  # as a supervisor would: after the server has started
+        deadline = time.monotonic() + 20
+        while signal.getsignal(signal.SIGTERM) is before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=term_once_running, daemon=True).start()
     started = time.monotonic()
     code = run_child([sys.executable, "-c", "import time; time.sleep(30)"])
     assert code == -signal.SIGTERM and time.monotonic() - started < 10

@@ -96,7 +96,7 @@ def test_tokens_show_enhancers_suppressors_and_weapons(app, reader, feature):
 def test_influence_charts_the_top_tokens(app, reader, feature):
     open_view(app, feature, "Influence")
     charts = app.get("plotly_chart")
-    assert len(charts) == 2
+    assert len(charts) == 3  # raises, lowers, the histogram over all tokens
     up = [r for r in reader.influence(feature) if r["sign"] == "+"]
     assert f"({len(up)} tokens)" in " ".join(m.value for m in app.markdown)
 

@@ -4,10 +4,13 @@ layouts reading the same activations."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from splat_cli.bench import seed_store
 from splat_cli.bench.activation_plan import distinct_draws
 from splat_cli.bench.dense_zarr import (
     read_batch_scan,
@@ -34,8 +37,18 @@ def _quiet(_message: str) -> None:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     home = tmp_path_factory.mktemp("seed") / "home"
-    report = write_seed_store(home, analysis=True, progress=_quiet, **SMALL)
+    with pytest.MonkeyPatch.context() as mp:  # PCA: UMAP's ~20 s compile is tested elsewhere
+        mp.setattr(seed_store, "load_config", _pca_map(seed_store.load_config))
+        report = write_seed_store(home, analysis=True, progress=_quiet, **SMALL)
     return home, report
+
+
+def _pca_map(load):
+    """load_config, with the seed profile's feature map made by PCA (tests/core/analysis/
+    test_feature_map.py runs UMAP)."""
+    return lambda *a, **k: replace(
+        load(*a, **k), feature_map=replace(load(*a, **k).feature_map, method="pca")
+    )
 
 
 def _csr(reader: Reader) -> sp.csr_matrix:
@@ -153,3 +166,18 @@ def test_distinct_draws_are_distinct_and_skewed():
     assert all(len(np.unique(r)) == 40 for r in draws)
     counts = np.bincount(draws.ravel(), minlength=100)
     assert counts[0] > counts[50] > 0
+
+
+def test_time_analysis_reruns_only_the_asked_assets(store):
+    from splat_cli.bench.seed_store import time_analysis
+
+    home, _ = store
+    before = catalog.read_catalog(home)
+    report = time_analysis(home, ["feature_correlations"], progress=_quiet)
+    after = catalog.read_catalog(home)
+    assert set(report["assets"]) == {"feature_correlations"} and report["slow_steps"] == []
+    assert report["assets"]["feature_correlations"]["rss_peak_bytes"] > 0
+    changed = {a for a in ANALYSIS_ASSETS if after[a]["version"] != before[a]["version"]}
+    assert changed == {"feature_correlations"}
+    with pytest.raises(ValueError, match="not analysis assets"):
+        time_analysis(home, ["sae"], progress=_quiet)

@@ -56,3 +56,22 @@ def test_versions_without_lineage_are_recomputed():
     legacy = home()
     del legacy["samples"]["partitions"]["000"]["inputs"]
     assert why_stale(legacy, "000") == "samples/000: published without lineage"
+
+
+def test_the_feature_map_follows_its_own_config_section():
+    """feature_map reads only the `feature_map` section; the other analysis tables only
+    `analysis`."""
+    fp = lambda asset, *o: config_fingerprint(asset, load_config("tiny", list(o)))  # noqa: E731
+    assert fp("feature_map", "analysis.k_neighbors=3") == fp("feature_map")
+    assert fp("feature_map", "feature_map.seed=1") != fp("feature_map")
+    assert fp("feature_correlations", "feature_map.seed=1") == fp("feature_correlations")
+    assert fp("feature_correlations", "analysis.k_correlations=3") != fp("feature_correlations")
+
+
+def test_explanations_follow_the_explain_section():
+    """feature_explanations' step reads only `explain`: its settings make it stale, the
+    other analysis tables' do not."""
+    fp = lambda asset, *o: config_fingerprint(asset, load_config("tiny", list(o)))  # noqa: E731
+    assert fp("feature_explanations", "explain.seed=1") != fp("feature_explanations")
+    assert fp("feature_explanations", "analysis.k_neighbors=3") == fp("feature_explanations")
+    assert fp("feature_stats", "explain.seed=1") == fp("feature_stats")

@@ -120,10 +120,34 @@ def test_real_analysis_tables(tiny_reader):
         assert all(row["feature_id"] == f for row in tiny_reader.histogram(f))
 
 
+def test_correlations_and_map_of_the_tiny_home(tiny_reader):
+    """The materialized tables against a direct computation: np.corrcoef of dense columns,
+    and every feature with a nonzero decoder direction on the map."""
+    r, f = tiny_reader, int(np.argmax(tiny_reader.feature_counts()))
+    dense = np.zeros((r.n_samples, r.n_features))
+    for g in range(r.n_features):
+        ids, values = r.activations(g)
+        dense[ids, g] = values
+    rows = r.correlations(f)
+    assert [row["rank"] for row in rows] == list(range(1, 11))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = np.corrcoef(dense.T)[f]
+    want[f] = np.nan
+    best = np.argsort(-np.nan_to_num(want, nan=-np.inf), kind="stable")[:10]
+    assert [row["neighbor_id"] for row in rows] == best.tolist()
+    assert [row["pearson"] for row in rows] == pytest.approx(want[best], abs=1e-9)
+    both = ((dense[:, [f]] > 0) & (dense[:, best] > 0)).sum(axis=0)
+    assert [row["n_both"] for row in rows] == both.tolist()
+    table = r.table("feature_map").table
+    assert table.column_names == ["feature_id", "x", "y"]
+    assert table.num_rows == r.n_features and r.map_point(f)["feature_id"] == f
+
+
 def test_missing_analysis_assets_raise_and_fake_tables_are_indexed(bare):
     with Reader.open(bare) as reader:
         for query in (reader.stats, reader.histogram, reader.tokens, reader.weapons,
-                      reader.influence, reader.neighbors):  # fmt: skip
+                      reader.influence, reader.neighbors, reader.correlations,
+                      reader.map_point):  # fmt: skip
             with pytest.raises(MissingAssetError) as err:
                 query(0)
         assert "is not materialized under" in str(err.value)

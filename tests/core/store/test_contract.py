@@ -11,7 +11,7 @@ from splat_core.store import contract
 KEYS = ["vocab", "builds", "base_model", "samples", "pooled", "sae", "activations",
         "feature_store", "feature_stats", "feature_histograms", "token_idf", "feature_tokens",
         "feature_weapons", "feature_influence", "feature_neighbors",
-        "feature_explanations"]  # fmt: skip
+        "feature_explanations", "feature_correlations", "feature_map"]  # fmt: skip
 
 
 def test_asset_keys_in_graph_order():
@@ -51,6 +51,7 @@ def test_feature_table_parts():
         "stats": "feature_stats", "histogram": "feature_histograms", "tokens": "feature_tokens",
         "weapons": "feature_weapons", "influence": "feature_influence",
         "neighbors": "feature_neighbors", "explanations": "feature_explanations",
+        "correlations": "feature_correlations", "map": "feature_map",
     }  # fmt: skip
     assert tuple(contract.TABLE_OF_PART.values()) == contract.FEATURE_TABLES
 
