@@ -174,6 +174,8 @@ def load_config(profile: str = "default", overrides: list[str] | None = None) ->
             expected = type(getattr(current, name))
             if expected is float and isinstance(value, int) and not isinstance(value, bool):
                 values[name] = value = float(value)
+            if expected is tuple and isinstance(value, list):  # JSON has lists, configs tuples
+                values[name] = value = tuple(value)
             if not isinstance(value, expected):
                 raise ValueError(f"{section}.{name} must be {expected.__name__}, got {value!r}")
         try:  # each section validates its own fields (__post_init__)

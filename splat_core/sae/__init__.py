@@ -5,6 +5,7 @@ Every architecture registers here, under its `arch` (registry.py); add one with 
 module, its config fields in SAEConfig and its name in `config.Arch`."""
 
 from splat_core.sae.base import ForwardOutput, SparseActs, SparseAutoencoder
+from splat_core.sae.batchtopk import BatchTopKSAE
 from splat_core.sae.config import SAEConfig
 from splat_core.sae.csr import encode_csr
 from splat_core.sae.io import (
@@ -15,6 +16,8 @@ from splat_core.sae.io import (
     save_sae,
     save_sae_files,
 )
+from splat_core.sae.jumprelu import JumpReLUSAE
+from splat_core.sae.matryoshka import MatryoshkaSAE
 from splat_core.sae.metrics import evaluate_sae, loss_recovered
 from splat_core.sae.registry import ARCHITECTURES, build_sae, register_sae, sae_class
 from splat_core.sae.relu import ReluSAE
@@ -23,10 +26,16 @@ from splat_core.sae.train import TrainedSAE, fit_sae, train_sae
 
 register_sae(ReluSAE)
 register_sae(TopKSAE)
+register_sae(BatchTopKSAE)
+register_sae(JumpReLUSAE)
+register_sae(MatryoshkaSAE)
 
 __all__ = [
     "ARCHITECTURES",
+    "BatchTopKSAE",
     "ForwardOutput",
+    "JumpReLUSAE",
+    "MatryoshkaSAE",
     "ReluSAE",
     "SAEConfig",
     "SparseActs",

@@ -11,7 +11,7 @@ from splat_core.pipeline.config import DataConfig, SourceConfig, load_config
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("sae.arch=gated", "sae.arch must be one of 'relu', 'topk', got 'gated'"),
+        ("sae.arch=gated", "sae.arch must be one of 'relu', 'topk', 'batchtopk', .*got 'gated'"),
         ("sae.device=gpu", "sae.device must be one of 'auto', 'cpu', 'cuda', got 'gpu'"),
         ("train.device=tpu", "train.device must be one of 'auto', 'cpu', 'cuda', got 'tpu'"),
         ("data.source=csv", "data.source must be one of 'synthetic', 'reference', got 'csv'"),
@@ -41,3 +41,10 @@ def test_overrides_apply_and_ints_become_floats_for_float_settings():
     assert config.sae.lr == 1.0 and isinstance(config.sae.lr, float)
     assert config.sae.arch == "relu" and config.samples.instances == 2
     assert config.sae.n_features == 64  # the tiny profile, untouched
+
+
+def test_a_list_override_sets_a_tuple_setting():
+    config = load_config("tiny", ["sae.arch=matryoshka", "sae.matryoshka_widths=[8,32,64]"])
+    assert config.sae.matryoshka_widths == (8, 32, 64)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        load_config("tiny", ["sae.matryoshka_widths=[32,8]"])

@@ -14,7 +14,8 @@ from tests.helpers import ALL_ARCHITECTURES, gen
 
 
 def test_config_choices_are_the_registered_architectures():
-    assert set(choices(SAEConfig, "arch")) == set(ARCHITECTURES) == {"relu", "topk"}
+    assert set(choices(SAEConfig, "arch")) == set(ARCHITECTURES) == {
+        "relu", "topk", "batchtopk", "jumprelu", "matryoshka"}  # fmt: skip
 
 
 @pytest.mark.parametrize("arch", ALL_ARCHITECTURES)
@@ -30,7 +31,9 @@ def test_a_saved_config_names_its_architecture_and_loads_into_its_class(tmp_path
 def test_registering_twice_and_unknown_names_fail():
     with pytest.raises(ValueError, match="already registered"):
         register_sae(ARCHITECTURES["topk"])
-    with pytest.raises(ValueError, match="unknown sae arch 'gated'; known: relu, topk"):
+    with pytest.raises(ValueError, match="unknown sae arch 'gated'; known: relu, topk, batchtopk"):
         sae_class("gated")
-    with pytest.raises(ValueError, match="arch must be one of 'relu', 'topk', got 'gated'"):
+    with pytest.raises(
+        ValueError, match="arch must be one of 'relu', 'topk', 'batchtopk', .*got 'gated'"
+    ):
         SAEConfig(arch="gated")
