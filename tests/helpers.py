@@ -16,11 +16,13 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 import scipy.sparse as sp
 import torch
 import zarr
@@ -460,3 +462,20 @@ def run_splat(capsys, home, *argv) -> tuple[int, str, str]:
 def json_roundtrip(obj):
     """obj as `--json` prints it (tuples become lists, odd types strings)."""
     return json.loads(json.dumps(obj, default=str))
+
+
+@contextlib.contextmanager
+def seed_map_by_pca():
+    """The seed profile's feature map made by PCA while the bench fixtures write their small
+    seed stores: UMAP's ~20 s compile is paid once, in tests/core/analysis/test_feature_map.py."""
+    from splat_cli.bench import seed_store
+
+    load = seed_store.load_config
+
+    def pca(*args, **kwargs):
+        config = load(*args, **kwargs)
+        return replace(config, feature_map=replace(config.feature_map, method="pca"))
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(seed_store, "load_config", pca)
+        yield

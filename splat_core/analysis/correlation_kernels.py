@@ -13,7 +13,7 @@ import numba as nb
 import numpy as np
 
 
-@nb.njit(nogil=True, cache=False)
+@nb.njit(nogil=True, cache=True)
 def scatter_weighted(ids, vals, starts, f0, cursor, a_indices, a_data):
     """Write (feature f0 + j, its value) at cursor[s] (then advance it) for every entry of
     feature f0 + j: A^T -> A with values, rows filled in feature order, so sorted."""
@@ -25,7 +25,7 @@ def scatter_weighted(ids, vals, starts, f0, cursor, a_indices, a_data):
             cursor[s] += 1
 
 
-@nb.njit(nogil=True, cache=False)
+@nb.njit(nogil=True, cache=True)
 def feature_sums(vals, starts, f0, sums, squares):
     """sums[f0 + j], squares[f0 + j] = the sum and the sum of squares (float64) of feature
     f0 + j's values, in the store's order."""
@@ -38,7 +38,7 @@ def feature_sums(vals, starts, f0, sums, squares):
         sums[f0 + j], squares[f0 + j] = s, q
 
 
-@nb.njit(nogil=True, cache=False)
+@nb.njit(nogil=True, cache=True)
 def _insert(vals, cols, both, k, v, c, e):
     """Insert (v, c, e) into a row's buffer; called only when v beats vals[k - 1]."""
     i = k - 1
@@ -48,7 +48,7 @@ def _insert(vals, cols, both, k, v, c, e):
     vals[i], cols[i], both[i] = v, c, e
 
 
-@nb.njit(nogil=True, cache=False)
+@nb.njit(nogil=True, cache=True)
 def pearson_top_k(ids, vals, starts, f0, a_indptr, a_indices, a_data, n_samples, sums, sds,
                   k, dots, counts, out_vals, out_cols, out_both):  # fmt: skip
     """For feature f = f0 + j (entries ids/vals[starts[j]:starts[j + 1]]): the sums of

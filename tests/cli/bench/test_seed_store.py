@@ -4,13 +4,10 @@ layouts reading the same activations."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from splat_cli.bench import seed_store
 from splat_cli.bench.activation_plan import distinct_draws
 from splat_cli.bench.dense_zarr import (
     read_batch_scan,
@@ -25,6 +22,7 @@ from splat_core.query import Reader
 from splat_core.sparse import check_csc, check_csr, open_csc
 from splat_core.store import catalog
 from splat_core.store.contract import ANALYSIS_ASSETS
+from tests.helpers import seed_map_by_pca
 
 SMALL = {"n_samples": 20_000, "n_features": 512, "n_shards": 2, "active_per_sample": 64,
          "big_features": ((0, 10_000), (1, 2_000)), "hidden": 32, "seed": 3}  # fmt: skip
@@ -37,18 +35,9 @@ def _quiet(_message: str) -> None:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     home = tmp_path_factory.mktemp("seed") / "home"
-    with pytest.MonkeyPatch.context() as mp:  # PCA: UMAP's ~20 s compile is tested elsewhere
-        mp.setattr(seed_store, "load_config", _pca_map(seed_store.load_config))
+    with seed_map_by_pca():
         report = write_seed_store(home, analysis=True, progress=_quiet, **SMALL)
     return home, report
-
-
-def _pca_map(load):
-    """load_config, with the seed profile's feature map made by PCA (tests/core/analysis/
-    test_feature_map.py runs UMAP)."""
-    return lambda *a, **k: replace(
-        load(*a, **k), feature_map=replace(load(*a, **k).feature_map, method="pca")
-    )
 
 
 def _csr(reader: Reader) -> sp.csr_matrix:

@@ -19,6 +19,7 @@ from splat_cli.bench.transpose import check_args
 from splat_cli.main import main
 from splat_core.query import Reader
 from splat_core.store import catalog
+from tests.helpers import seed_map_by_pca
 
 # the targets, written out here rather than imported, so the report is checked
 TARGETS = {"feature_read_ratio_vs_dense_zarr": lambda v: v >= 40,
@@ -35,9 +36,10 @@ def _quiet(_message: str) -> None:
 def suite(tmp_path_factory):
     root = tmp_path_factory.mktemp("suite")
     home, out = root / "home", root / "out"
-    report = run_suite(home, make_store=True, small=True, out_dir=out, repeats=2,
-                       json_repeats=1, encode_samples=64, encode_repeats=1, scan_batches=5,
-                       scan_repeats=1, size_probes=4, progress=_quiet)  # fmt: skip
+    with seed_map_by_pca():
+        report = run_suite(home, make_store=True, small=True, out_dir=out, repeats=2,
+                           json_repeats=1, encode_samples=64, encode_repeats=1, scan_batches=5,
+                           scan_repeats=1, size_probes=4, progress=_quiet)  # fmt: skip
     return home, out, report
 
 
