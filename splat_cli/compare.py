@@ -30,6 +30,15 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, default=20, help="points listed (all with --json)")
     p.set_defaults(run=command(_map, _render_map))
 
+    help_ = "two SAEs of the home's pooled vectors, feature by feature, and their absorption"
+    p = sub.add_parser("match-saes", help=help_, description=help_)
+    add_home_option(p)
+    p.add_argument("sae_a", help="the smaller SAE's directory (e.g. bench sae-variants --save-dir)")
+    p.add_argument("sae_b", help="the larger SAE's directory")
+    p.add_argument("--examples", type=int, default=3, help="features listed per category")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(run=command(_match, _render_match))
+
 
 def _compare(reader, a) -> dict:
     from splat_core.investigate.compare import compare_features
@@ -110,3 +119,23 @@ def _f1_band(f1) -> str:
 
 def _by_count(item) -> tuple:
     return (-item[1], str(item[0]))
+
+
+def _match(reader, a) -> dict:
+    from splat_core.pipeline.sae_variants import compare_saes
+    from splat_core.sae import load_sae
+
+    return compare_saes(reader.home, load_sae(a.sae_a), load_sae(a.sae_b), a.examples)
+
+
+def _render_match(out: dict, a) -> None:
+    fa, fb = out["n_features"]
+    print(f"SAE A ({fa:,} features) against SAE B ({fb:,}) over {out['summary']['population']}")
+    table([{"category": k, "count": v} for k, v in out["counts"].items()],
+          [("", "category"), ("count", "count")])  # fmt: skip
+    for category, rows in out["examples"].items():
+        ids = ", ".join(f"{r['a_id']} -> {r['children']}" for r in rows)
+        print(f"  {category}: {ids}")
+    for name, ab in zip("AB", out["absorption"], strict=True):
+        rate, se = fmt(ab["mean_absorption_rate"]), fmt(ab["mean_absorption_rate_se"])
+        print(f"absorption {name}: mean rate {rate} ± {se} over {ab['n_supported']} families")

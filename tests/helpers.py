@@ -129,6 +129,23 @@ def cumulative_token_sets(draw: st.DrawFn) -> list[str]:
 # --- utilities --------------------------------------------------------------------------------
 
 
+def assert_json_close(got, want, path: str = "", rel: float = 1e-5, abs_: float = 1e-6) -> None:
+    """Nested JSON values equal, floats to `rel`/`abs_`: the same computation in another
+    process (another torch thread count) may sum in another order."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and got.keys() == want.keys(), f"{path}: keys differ"
+        for key in want:
+            assert_json_close(got[key], want[key], f"{path}.{key}", rel, abs_)
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), f"{path}: lengths differ"
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            assert_json_close(g, w, f"{path}[{i}]", rel, abs_)
+    elif isinstance(want, float) and not isinstance(got, bool):
+        assert got == pytest.approx(want, rel=rel, abs=abs_, nan_ok=True), path
+    else:
+        assert got == want, path
+
+
 def quiet(_message: str) -> None:
     """A progress callback that prints nothing."""
 

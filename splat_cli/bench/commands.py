@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from splat_cli.bench import sae_variants
 from splat_cli.common import add_home_option, fail, positive_int, print_json
 from splat_core.store.homes import splat_home
 
@@ -100,6 +101,7 @@ def register(sub) -> None:
     u.add_argument("--scratch", default=None, help="where the seed's layouts are written")
     u.set_defaults(run=run_suite)
     _register_faults(bench_sub)
+    sae_variants.register(bench_sub)
 
 
 def _register_faults(bench_sub) -> None:

@@ -1,7 +1,7 @@
 """Before a run publishes anything: everything it would import from outside (a SplatNLP
-dataset and its vocabularies, a model checkpoint, an SAE checkpoint) is read and checked,
-and checked against each other. A bad file stops the run before the first asset is
-published, with the reason (`file:line` for the data)."""
+dataset and its vocabularies, a model checkpoint, an SAE checkpoint or SAELens directory) is
+read and checked, and checked against each other. A bad file stops the run before the first
+asset is published, with the reason (`file:line` for the data)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from splat_core.domain.vocab import Vocab
 from splat_core.model.io import load_model
 from splat_core.pipeline.config import SplatConfig
 from splat_core.sae import load_sae
+from splat_core.sae.saelens import import_saelens
 
 
 def check_sources(config: SplatConfig) -> None:
@@ -30,10 +31,17 @@ def check_sources(config: SplatConfig) -> None:
         model = load_model(config.model.path)
         check_model(model, n_tokens, config.model.path)
         hidden = model.output_layer.in_features
-    if config.sae_source.source == "reference":
-        sae = load_sae(config.sae_source.path)
+    if config.sae_source.source != "trained":
+        sae = load_imported_sae(config.sae_source.source, config.sae_source.path)
         if hidden is not None:
             check_sae(sae, hidden, config.sae_source.path)
+
+
+def load_imported_sae(source: str, path: str):
+    """The SAE of an outside directory: a reference (SplatNLP) one or a SAELens one."""
+    if source == "saelens":
+        return import_saelens(path)
+    return load_sae(path)
 
 
 def check_model(model, n_tokens: int, path) -> None:

@@ -21,8 +21,13 @@ from splat_core.model.pooled import pooled_vectors
 from splat_core.model.train import held_out_metrics, split_builds, train_model
 from splat_core.pipeline.checks import CheckOutcome, StepResult, check_pooled, check_samples
 from splat_core.pipeline.config import SplatConfig
-from splat_core.pipeline.preflight import check_model, check_sae, check_sources
-from splat_core.sae import encode_csr, evaluate_sae, fingerprint, load_sae, train_sae
+from splat_core.pipeline.preflight import (
+    check_model,
+    check_sae,
+    check_sources,
+    load_imported_sae,
+)
+from splat_core.sae import encode_csr, evaluate_sae, fingerprint, train_sae
 from splat_core.sae.planted import best_feature_per_label
 from splat_core.sparse import build_csc, check_csr
 from splat_core.store import artifacts
@@ -116,10 +121,11 @@ def sae_step(
         )
     x = np.concatenate([np.asarray(pooled[k][:]) for k in keys])
     sample_build = np.concatenate([samples[k].build_id for k in keys])
-    if config.sae_source.source == "reference":
-        sae = load_sae(config.sae_source.path)
-        check_sae(sae, x.shape[1], config.sae_source.path)
-        sae_config, history = {"imported_from": config.sae_source.path}, []
+    source = config.sae_source
+    if source.source != "trained":
+        sae = load_imported_sae(source.source, source.path)
+        check_sae(sae, x.shape[1], source.path)
+        sae_config, history = {"imported_from": source.path}, []
     else:
         sae_config = replace(config.sae, input_dim=x.shape[1])
         sae, history = train_sae(x, sae_config, progress)

@@ -37,12 +37,21 @@ class SAEConfig:
     # jumprelu (pre-activation units; the embedded model's pooled vector has std ~0.8 per dim)
     jumprelu_init_threshold: float = 0.1
     jumprelu_bandwidth: float = 0.05  # width of the rectangle kernel of the pseudo-derivatives
-    jumprelu_sparsity_loss_mode: SparsityLoss = "step"  # step: L0 | tanh: Anthropic Jan 2025
+    # tanh (Anthropic, Jan 2025) by measurement on the default profile: with the step (L0)
+    # penalty the coefficient barely moves L0 in 5 epochs (L0 55 at 0.05, 0.2 and 1.0: Adam
+    # moves a log-threshold at most ~lr a step), while tanh's gradient reaches the encoder
+    # (docs/bench/sae-variants-2026-12-01.md)
+    jumprelu_sparsity_loss_mode: SparsityLoss = "tanh"  # step: L0 | tanh
     jumprelu_tanh_scale: float = 4.0  # c in tanh(c * h_f * ||d_f||)
-    l0_coefficient: float = 0.05  # on mean_batch(sum_f penalty_f); MSE / Var(x) is O(1)
+    # on mean_batch(sum_f penalty_f), MSE / Var(x) being O(1); 0.02 gives L0 ~16 (k of the
+    # other architectures) on the default profile
+    l0_coefficient: float = 0.02
     l0_warm_up_steps: int = 0  # linear ramp of l0_coefficient from 0
     pre_act_loss_coefficient: float = 0.0  # Anthropic's relu(threshold - h_pre) ||d_f||; 0: off
     # relu
+    # the reference's ReLU6-style cap on activations; 0: none (an uncapped relu is exactly
+    # SAELens' `standard`, so `splat export sae --format saelens` is exact for it)
+    relu_act_cap: float = 6.0
     l1_coeff: float = 3e-3  # on mean_batch(sum_f h_f * ||d_f||); MSE is a mean over elements
     l1_warmup_steps: int = 200  # linear ramp of l1_coeff from 0 (fewer latents die early)
     # optimisation
@@ -64,7 +73,7 @@ class SAEConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("input_dim", "expansion_factor", "aux_coeff", "l1_coeff", "l1_warmup_steps",
                      "threads", "l0_coefficient", "l0_warm_up_steps",
-                     "pre_act_loss_coefficient"):  # fmt: skip
+                     "pre_act_loss_coefficient", "relu_act_cap"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("jumprelu_init_threshold", "jumprelu_bandwidth", "jumprelu_tanh_scale"):

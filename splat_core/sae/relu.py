@@ -4,7 +4,8 @@ Same state_dict as the reference `SparseAutoencoder` (keys, shapes, order), so a
 `sae_model_final.pth` loads unchanged:
     decoder_bias [d], usage_ema [F], encoder.weight [F, d], encoder.bias [F],
     decoder.weight [d, F], decoder.bias [d]
-h = clamp(relu(W_enc (x - decoder_bias) + b_enc), 0, 6); x_hat = normalize_columns(W_dec) h +
+h = clamp(relu(W_enc (x - decoder_bias) + b_enc), 0, cap) (cap 6 as the reference's, or none:
+`relu_act_cap` 0); x_hat = normalize_columns(W_dec) h +
 decoder_bias. `decoder.bias` exists (nn.Linear) but is unused, as in the reference.
 """
 
@@ -16,17 +17,23 @@ from torch import nn
 from splat_core.sae.base import Objective, SparseAutoencoder, TrainStep, random_unit_columns
 from splat_core.sae.config import SAEConfig
 
-ACT_CAP = 6.0  # the reference's ReLU6-style cap
+ACT_CAP = 6.0  # the reference's ReLU6-style cap (the default; 0 = none)
 
 
 class ReluSAE(SparseAutoencoder):
     arch = "relu"
 
     def __init__(
-        self, input_dim: int, n_features: int, generator: torch.Generator | None = None
+        self,
+        input_dim: int,
+        n_features: int,
+        generator: torch.Generator | None = None,
+        act_cap: float = ACT_CAP,
     ) -> None:
         super().__init__()
-        self.input_dim, self.n_features = input_dim, n_features
+        if act_cap < 0:
+            raise ValueError(f"relu_act_cap must be >= 0 (0: none), got {act_cap}")
+        self.input_dim, self.n_features, self.act_cap = input_dim, n_features, float(act_cap)
         # Registration order fixes the state_dict order: own params, own buffers, children.
         self.decoder_bias = nn.Parameter(torch.zeros(input_dim))
         # Firing-rate EMA; a training statistic only (the reference's KL term read it).
@@ -46,7 +53,10 @@ class ReluSAE(SparseAutoencoder):
 
     @classmethod
     def from_config(cls, config: SAEConfig, generator: torch.Generator | None) -> ReluSAE:
-        return cls(config.input_dim, config.n_features, generator)
+        return cls(config.input_dim, config.n_features, generator, config.relu_act_cap)
+
+    def arch_fields(self) -> dict:
+        return {**super().arch_fields(), "relu_act_cap": self.act_cap}
 
     def training_objective(self, config: SAEConfig, variance: float) -> Objective:
         """MSE + l1_coeff (linear warm-up) * mean_batch(sum_f h_f ||d_f||). No usage-KL term:
@@ -74,7 +84,7 @@ class ReluSAE(SparseAutoencoder):
         return self.encoder(x - self.decoder_bias)
 
     def activate(self, h_pre: torch.Tensor) -> torch.Tensor:
-        return h_pre.clamp(0.0, ACT_CAP)
+        return h_pre.clamp(0.0, self.act_cap) if self.act_cap else h_pre.relu()
 
     def sparsity_penalty(self, acts: torch.Tensor) -> torch.Tensor:
         """mean over the batch of sum_f h_f * ||d_f||: the L1 term, measured in output units

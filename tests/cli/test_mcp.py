@@ -21,7 +21,7 @@ from splat_core.investigate.explanations import explain_feature
 from splat_core.query import Reader
 from splat_core.store import artifacts, catalog
 from splat_core.store.contract import CSC_ZARR
-from tests.helpers import ROOT, publish_by_hand
+from tests.helpers import ROOT, assert_json_close, publish_by_hand
 
 mcp = pytest.importorskip("mcp")
 
@@ -134,7 +134,7 @@ def test_mcp_server_over_stdio(mcp_home):
         }
     for key, value in want.items():
         assert not calls[key].is_error, _text(calls[key])
-        assert json.loads(_text(calls[key])) == json.loads(json.dumps(value)), key
+        assert_json_close(json.loads(_text(calls[key])), json.loads(json.dumps(value)), key)
     assert calls["bad_feature"].is_error and "unknown feature id 99" in _text(calls["bad_feature"])
     assert calls["bad_family"].is_error
     assert "unknown ability family 'swim'" in _text(calls["bad_family"])

@@ -85,6 +85,7 @@ def test_damage_is_a_clear_error_never_a_wrong_number(ws):
         assert row["answers_restored"], row["kind"]
 
 
+@pytest.mark.serial  # its bounds are wall-clock times: no other test may share the CPU
 def test_heavy_and_stalled_clients_stay_within_their_bounds(tiny_home, tmp_path):
     env = {"SPLAT_API_HEAVY_WAIT_S": "3"}
     with api_server(tiny_home, env=env) as url:

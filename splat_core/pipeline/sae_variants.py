@@ -1,0 +1,173 @@
+"""SAE variants: several SAEs trained on one home's pooled vectors, measured side by side.
+
+A variant is a name and `sae.*` settings over the home's profile, written as on the command
+line: `wide arch=topk n_features=1024 k=16`. `variant_table` trains each one exactly as the
+`sae` asset does (same data, same held-out builds, same metrics and planted-archetype AUROC)
+and times its training, so architectures are compared on equal terms.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from splat_core.builds.table import BuildTable
+from splat_core.pipeline.config import SplatConfig, load_config
+from splat_core.pipeline.steps import planted_auroc, quality_metrics
+from splat_core.sae import save_sae, train_sae
+from splat_core.store.artifacts import open_current
+
+Progress = Callable[[str], None]
+
+
+class Variant(NamedTuple):
+    name: str
+    """The user's name for it (a partition key later: letters, digits, '-', '_')."""
+    settings: tuple[str, ...]
+    """`sae.field=value` overrides, in the order given."""
+
+
+class HomeInputs(NamedTuple):
+    """What the `sae` asset reads, loaded once for every variant."""
+
+    pooled: np.ndarray
+    """[N, d] every pooled vector, shards in key order."""
+    sample_build: np.ndarray
+    """[N] the build of each sample."""
+    builds: BuildTable
+    model: object
+    """The base model (its output layer scores loss recovered)."""
+
+
+def parse_variant(spec: str) -> Variant:
+    """`name key=value ...` (keys are SAEConfig fields; `features` is n_features)."""
+    name, *pairs = spec.split()
+    if not name.replace("-", "").replace("_", "").isalnum() or "=" in name:
+        raise ValueError(f"variant {spec!r}: start with a name (letters, digits, '-', '_')")
+    settings = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not value:
+            raise ValueError(f"variant {name!r}: {pair!r} must look like key=value")
+        key = {"features": "n_features"}.get(key, key)
+        settings.append(f"sae.{key}={value}")
+    return Variant(name, tuple(settings))
+
+
+def variant_config(profile: str, overrides: Sequence[str], variant: Variant) -> SplatConfig:
+    """The home's config with the variant's SAE settings on top (unknown keys: ValueError)."""
+    try:
+        return load_config(profile, [*overrides, *variant.settings])
+    except ValueError as e:
+        raise ValueError(f"variant {variant.name!r}: {e}") from None
+
+
+def load_home_inputs(home) -> HomeInputs:
+    pooled, samples = open_current(home, "pooled"), open_current(home, "samples")
+    keys = sorted(pooled)
+    if keys != sorted(samples):
+        raise ValueError(f"pooled shards {keys} != samples shards {sorted(samples)}")
+    x = np.concatenate([np.asarray(pooled[k][:]) for k in keys])
+    sample_build = np.concatenate([samples[k].build_id for k in keys])
+    return HomeInputs(x, sample_build, open_current(home, "builds"),
+                      open_current(home, "base_model"))  # fmt: skip
+
+
+def measure_variant(
+    inputs: HomeInputs, config: SplatConfig, progress: Progress, save_to: Path | None = None
+) -> dict:
+    """Train one variant as the `sae` asset would and measure it (and save it, loadable by
+    `load_sae`, when `save_to` is given)."""
+    x, sample_build, builds, model = inputs
+    sae_config = replace(config.sae, input_dim=x.shape[1])
+    start = time.perf_counter()
+    sae, _history = train_sae(x, sae_config, progress)
+    seconds = time.perf_counter() - start
+    m = quality_metrics(sae, x, sample_build, builds, model, config)
+    row = {
+        "arch": config.sae.arch,
+        "n_features": sae.n_features,
+        "k": config.sae.k if config.sae.arch in ("topk", "batchtopk", "matryoshka") else None,
+        "explained_variance": m["explained_variance"],
+        "loss_recovered": m["loss_recovered"],
+        "mean_l0": m["mean_l0"],
+        "dead_fraction": m["dead_fraction"],
+        "train_seconds": round(seconds, 2),
+    }
+    if builds.archetype is not None:
+        aurocs = [a["auroc"] for a in planted_auroc(sae, x, sample_build, builds, config).values()]
+        row["auroc_min"], row["auroc_median"] = min(aurocs), statistics.median(aurocs)
+    if save_to is not None:
+        save_sae(save_to, sae, sae_config, {k: v for k, v in m.items() if k != "history"})
+    e = config.sae_eval
+    row["passes"] = bool(
+        m["explained_variance"] >= e.min_explained_variance
+        and m["loss_recovered"] >= e.min_loss_recovered
+        and m["dead_fraction"] <= e.max_dead_fraction
+    )
+    return row
+
+
+def variant_table(
+    home, profile: str, overrides: Sequence[str], variants: Sequence[Variant],
+    progress: Progress = print, save_dir: Path | None = None,
+) -> list[dict]:  # fmt: skip
+    """One row per variant: EV, loss recovered, L0, dead fraction, min and median planted
+    AUROC (synthetic builds only), training seconds, and whether it passes the profile's
+    quality bounds (`sae_eval`). With `save_dir`, each SAE is saved in save_dir/<name>."""
+    names = [v.name for v in variants]
+    if len(set(names)) != len(names):
+        raise ValueError(f"variant names repeat: {names}")
+    configs = [variant_config(profile, overrides, v) for v in variants]  # all checked first
+    inputs = load_home_inputs(home)
+    rows = []
+    for variant, config in zip(variants, configs, strict=True):
+        progress(f"training variant {variant.name} ({' '.join(variant.settings) or 'defaults'})")
+        save_to = Path(save_dir) / variant.name if save_dir is not None else None
+        rows.append({"variant": variant.name, **measure_variant(inputs, config, _quiet, save_to)})
+        progress(f"  {rows[-1]}")
+    return rows
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+def compare_saes(home, sae_a, sae_b, n_examples: int = 3, **thresholds: float) -> dict:
+    """Two SAEs of the home's pooled vectors feature by feature (sae/matching.py: one-to-one,
+    split, absorbed, ...), and each one's absorption on the rung hierarchy
+    (analysis/absorption.py); `n_examples` features of each category with their children."""
+    from splat_core.analysis.absorption import absorption, rung_families, token_presence
+    from splat_core.pipeline.analysis_steps import sample_meta
+    from splat_core.sae import encode_csr
+    from splat_core.sae.matching import match_features
+
+    x = load_home_inputs(home).pooled
+    acts = [encode_csr(sae, x) for sae in (sae_a, sae_b)]
+    decoders = [sae.decoder_directions().detach().numpy() for sae in (sae_a, sae_b)]
+    m = match_features(*decoders, *acts, **thresholds)
+    meta = sample_meta(open_current(home, "samples"))
+    presence, families = token_presence(meta), rung_families(meta.vocab)
+    names = [meta.vocab.id_to_token[i] for i in range(len(meta.vocab.id_to_token))]
+    absorbed = [absorption(a, d, presence, families, token_names=names)
+                for a, d in zip(acts, decoders, strict=True)]  # fmt: skip
+    by_category: dict[str, list[dict]] = {}
+    for row in sorted(m.rows_a, key=lambda r: -r["n_fire"]):
+        by_category.setdefault(row["category"], []).append(row)
+    return {
+        "n_features": [sae_a.n_features, sae_b.n_features],
+        "counts": m.counts,
+        "summary": m.summary,
+        "examples": {c: rows[:n_examples] for c, rows in by_category.items()},
+        "absorption": [
+            {k: a[k] for k in ("mean_absorption_rate", "mean_absorption_rate_se", "n_supported")}
+            | {"families": a["families"]}
+            for a in absorbed
+        ],
+    }
