@@ -124,8 +124,12 @@ def _by_count(item) -> tuple:
 def _match(reader, a) -> dict:
     from splat_core.pipeline.sae_variants import compare_saes
     from splat_core.sae import load_sae
+    from splat_core.store.artifacts import open_artifact
 
-    return compare_saes(reader.home, load_sae(a.sae_a), load_sae(a.sae_b), a.examples)
+    # the served generation's pooled vectors and samples, as every other answer's
+    pooled, samples = ({k: open_artifact(p) for k, p in reader.partitions(name).items()}
+                       for name in ("pooled", "samples"))  # fmt: skip
+    return compare_saes(pooled, samples, load_sae(a.sae_a), load_sae(a.sae_b), a.examples)
 
 
 def _render_match(out: dict, a) -> None:

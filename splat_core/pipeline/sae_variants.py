@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
@@ -139,20 +139,26 @@ def _quiet(_message: str) -> None:
     pass
 
 
-def compare_saes(home, sae_a, sae_b, n_examples: int = 3, **thresholds: float) -> dict:
-    """Two SAEs of the home's pooled vectors feature by feature (sae/matching.py: one-to-one,
-    split, absorbed, ...), and each one's absorption on the rung hierarchy
-    (analysis/absorption.py); `n_examples` features of each category with their children."""
+def compare_saes(
+    pooled: Mapping[str, object], samples: Mapping[str, object], sae_a, sae_b,
+    n_examples: int = 3, **thresholds: float,
+) -> dict:  # fmt: skip
+    """Two SAEs of the same pooled vectors ({shard: array} with their {shard: SampleTable},
+    one generation's) feature by feature (sae/matching.py: one-to-one, split, absorbed, ...),
+    and each one's absorption on the rung hierarchy (analysis/absorption.py);
+    `n_examples` features of each category with their children."""
     from splat_core.analysis.absorption import absorption, rung_families, token_presence
     from splat_core.pipeline.analysis_steps import sample_meta
     from splat_core.sae import encode_csr
     from splat_core.sae.matching import match_features
 
-    x = load_home_inputs(home).pooled
+    if sorted(pooled) != sorted(samples):
+        raise ValueError(f"pooled shards {sorted(pooled)} != samples shards {sorted(samples)}")
+    x = np.concatenate([np.asarray(pooled[k][:]) for k in sorted(pooled)])
     acts = [encode_csr(sae, x) for sae in (sae_a, sae_b)]
     decoders = [sae.decoder_directions().detach().numpy() for sae in (sae_a, sae_b)]
     m = match_features(*decoders, *acts, **thresholds)
-    meta = sample_meta(open_current(home, "samples"))
+    meta = sample_meta(samples)
     presence, families = token_presence(meta), rung_families(meta.vocab)
     names = [meta.vocab.id_to_token[i] for i in range(len(meta.vocab.id_to_token))]
     absorbed = [absorption(a, d, presence, families, token_names=names)

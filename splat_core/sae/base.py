@@ -138,6 +138,37 @@ class SparseAutoencoder(nn.Module):
         return f"arch={self.arch}, input_dim={self.input_dim}, n_features={self.n_features}"
 
 
+class TiedInitSAE(SparseAutoencoder):
+    """The weights of topk, batchtopk and jumprelu, by SAELens' names and in this order:
+    b_dec [d] (the pre-encoder bias), W_enc [F, d], b_enc [F], W_dec [d, F]; the encoder
+    starts as the decoder's transpose (Gao et al. §2.4: fewer dead latents)."""
+
+    def __init__(self, input_dim: int, n_features: int, generator: torch.Generator | None):
+        super().__init__()
+        self.input_dim, self.n_features = input_dim, n_features
+        directions = random_unit_columns(input_dim, n_features, generator)
+        self.b_dec = nn.Parameter(torch.zeros(input_dim))
+        self.W_enc = nn.Parameter(directions.T.clone())
+        self.b_enc = nn.Parameter(torch.zeros(n_features))
+        self.W_dec = nn.Parameter(directions)
+
+    @property
+    def pre_bias(self) -> torch.Tensor:
+        return self.b_dec
+
+    @property
+    def decoder_weight(self) -> torch.Tensor:
+        return self.W_dec
+
+    def pre_activations(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.b_dec) @ self.W_enc.T + self.b_enc
+
+
+def check_k(k: int, n_features: int) -> None:
+    if not 1 <= k <= n_features:
+        raise ValueError(f"k must be in [1, n_features={n_features}], got {k}")
+
+
 def random_unit_columns(d: int, n: int, generator: torch.Generator | None) -> torch.Tensor:
     """[d, n] Gaussian columns scaled to unit norm: uniform random directions."""
     return F.normalize(torch.randn(d, n, generator=generator), dim=0)

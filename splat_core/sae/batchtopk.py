@@ -21,29 +21,21 @@ Departures from SAELens, and why:
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from splat_core.sae.base import Objective, SparseAutoencoder, TrainStep, random_unit_columns
+from splat_core.sae.base import Objective, TiedInitSAE, TrainStep, check_k
 from splat_core.sae.config import SAEConfig
 from splat_core.sae.topk import auxk_loss
 
 
-class BatchTopKSAE(SparseAutoencoder):
+class BatchTopKSAE(TiedInitSAE):
     arch = "batchtopk"
 
     def __init__(
         self, input_dim: int, n_features: int, k: int, generator: torch.Generator | None = None
     ) -> None:
-        super().__init__()
-        if not 1 <= k <= n_features:
-            raise ValueError(f"k must be in [1, n_features={n_features}], got {k}")
-        self.input_dim, self.n_features, self.k = input_dim, n_features, k
-        directions = random_unit_columns(input_dim, n_features, generator)
-        self.b_dec = nn.Parameter(torch.zeros(input_dim))
-        # Encoder = decoder transpose at init, as TopKSAE (Gao et al. §2.4).
-        self.W_enc = nn.Parameter(directions.T.clone())
-        self.b_enc = nn.Parameter(torch.zeros(n_features))
-        self.W_dec = nn.Parameter(directions)
+        check_k(k, n_features)
+        super().__init__(input_dim, n_features, generator)
+        self.k = k
         # 0 until trained: an untrained module's inference is a plain ReLU.
         self.register_buffer("threshold", torch.zeros(n_features))
 
@@ -53,17 +45,6 @@ class BatchTopKSAE(SparseAutoencoder):
 
     def arch_fields(self) -> dict:
         return {**super().arch_fields(), "k": self.k}
-
-    @property
-    def pre_bias(self) -> torch.Tensor:
-        return self.b_dec
-
-    @property
-    def decoder_weight(self) -> torch.Tensor:
-        return self.W_dec
-
-    def pre_activations(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.b_dec) @ self.W_enc.T + self.b_enc
 
     def activate(self, h_pre: torch.Tensor) -> torch.Tensor:
         """Inference: JumpReLU with the learned threshold (>= 0, so the result is too)."""

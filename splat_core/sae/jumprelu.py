@@ -32,7 +32,7 @@ import math
 import torch
 from torch import nn
 
-from splat_core.sae.base import Objective, SparseAutoencoder, TrainStep, random_unit_columns
+from splat_core.sae.base import Objective, TiedInitSAE, TrainStep
 from splat_core.sae.config import SAEConfig
 
 
@@ -76,7 +76,7 @@ class StepFunction(torch.autograd.Function):
         return None, threshold_grad, None
 
 
-class JumpReLUSAE(SparseAutoencoder):
+class JumpReLUSAE(TiedInitSAE):
     arch = "jumprelu"
 
     def __init__(
@@ -87,13 +87,8 @@ class JumpReLUSAE(SparseAutoencoder):
         bandwidth: float = 0.05,
         generator: torch.Generator | None = None,
     ) -> None:
-        super().__init__()
-        self.input_dim, self.n_features, self.bandwidth = input_dim, n_features, bandwidth
-        directions = random_unit_columns(input_dim, n_features, generator)
-        self.b_dec = nn.Parameter(torch.zeros(input_dim))
-        self.W_enc = nn.Parameter(directions.T.clone())  # decoder transpose, as topk.py
-        self.b_enc = nn.Parameter(torch.zeros(n_features))
-        self.W_dec = nn.Parameter(directions)
+        super().__init__(input_dim, n_features, generator)
+        self.bandwidth = bandwidth
         self.log_threshold = nn.Parameter(torch.full((n_features,), math.log(init_threshold)))
 
     @classmethod
@@ -108,17 +103,6 @@ class JumpReLUSAE(SparseAutoencoder):
     def threshold(self) -> torch.Tensor:
         """[F] exp(log_threshold) > 0."""
         return self.log_threshold.exp()
-
-    @property
-    def pre_bias(self) -> torch.Tensor:
-        return self.b_dec
-
-    @property
-    def decoder_weight(self) -> torch.Tensor:
-        return self.W_dec
-
-    def pre_activations(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.b_dec) @ self.W_enc.T + self.b_enc
 
     def activate(self, h_pre: torch.Tensor) -> torch.Tensor:
         return JumpReLUFunction.apply(h_pre, self.threshold, self.bandwidth)

@@ -8,45 +8,20 @@ h = scatter(topk(W_enc (x - b_dec) + b_enc, k), relu); x_hat = normalize_columns
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from splat_core.sae.base import (
-    Objective,
-    SparseActs,
-    SparseAutoencoder,
-    TrainStep,
-    random_unit_columns,
-)
+from splat_core.sae.base import Objective, SparseActs, TiedInitSAE, TrainStep, check_k
 from splat_core.sae.config import SAEConfig
 
 
-class TopKSAE(SparseAutoencoder):
+class TopKSAE(TiedInitSAE):
     arch = "topk"
 
     def __init__(
         self, input_dim: int, n_features: int, k: int, generator: torch.Generator | None = None
     ) -> None:
-        super().__init__()
-        if not 1 <= k <= n_features:
-            raise ValueError(f"k must be in [1, n_features={n_features}], got {k}")
-        self.input_dim, self.n_features, self.k = input_dim, n_features, k
-        directions = random_unit_columns(input_dim, n_features, generator)
-        self.b_dec = nn.Parameter(torch.zeros(input_dim))
-        # Encoder = decoder transpose at init (Gao et al. §2.4): fewer dead latents.
-        self.W_enc = nn.Parameter(directions.T.clone())
-        self.b_enc = nn.Parameter(torch.zeros(n_features))
-        self.W_dec = nn.Parameter(directions)
-
-    @property
-    def pre_bias(self) -> torch.Tensor:
-        return self.b_dec
-
-    @property
-    def decoder_weight(self) -> torch.Tensor:
-        return self.W_dec
-
-    def pre_activations(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.b_dec) @ self.W_enc.T + self.b_enc
+        check_k(k, n_features)
+        super().__init__(input_dim, n_features, generator)
+        self.k = k
 
     def activate(self, h_pre: torch.Tensor) -> torch.Tensor:
         return keep_top(h_pre, self.k)

@@ -67,7 +67,6 @@ def test_falls_back_when_too_few_or_umap_missing(monkeypatch):
     assert meta["method"] == "pca" and meta["fallback_reason"] == "umap-learn is not installed"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("umap") is None, reason="umap-learn not installed")
 def test_umap_is_reproducible_and_keeps_cosine_neighbourhoods():
     from sklearn.manifold import trustworthiness
 

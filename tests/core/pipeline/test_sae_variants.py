@@ -84,3 +84,10 @@ def test_a_relu_variant_is_measured_on_its_own_sae(tiny_home):
         and row["dead_fraction"] <= config.sae_eval.max_dead_fraction
     )
     assert load_config("tiny").sae.arch == "topk"  # the variant did not change the profile
+
+
+def test_compare_saes_refuses_pooled_and_samples_of_other_shards():
+    from splat_core.pipeline.sae_variants import compare_saes
+
+    with pytest.raises(ValueError, match="pooled shards"):
+        compare_saes({"000": np.zeros((2, 4))}, {"001": None}, None, None)
