@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -108,7 +109,7 @@ def test_explorer_in_chromium(explorer, browser, home, reader, feature):
         "return document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
     )
     browser.set_window_size(1500, max(1100, int(height) + 120))
-    _settled(browser)
+    time.sleep(1.0)  # let the charts re-layout at the new size
     browser.save_screenshot(str(ARTIFACT))
     assert ARTIFACT.stat().st_size > 10_000
 
@@ -118,30 +119,13 @@ STEER_PNG, COMPARE_PNG, MAP_PNG = (
 )
 
 
-def _settled(browser, timeout: float = 10.0) -> None:
-    """Wait until the main area and every chart keep their place and size between two looks
-    0.2 s apart: the re-layout after a resize or a scroll has finished."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    script = """return [...document.querySelectorAll('[data-testid="stMain"], .js-plotly-plot')]
-        .map(e => JSON.stringify(e.getBoundingClientRect()))"""
-    seen = [None]
-
-    def still(driver) -> bool:
-        now = driver.execute_script(script)
-        same, seen[0] = now == seen[0], now
-        return same
-
-    WebDriverWait(browser, timeout, poll_frequency=0.2).until(still)
-
-
 def _shot(browser, path, min_height: int = 1100) -> None:
     """The whole main area, as a person would scroll through it."""
     height = browser.execute_script(
         "return document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
     )
     browser.set_window_size(1500, min(max(min_height, int(height) + 120), 4000))
-    _settled(browser)
+    time.sleep(1.0)  # let the charts re-layout at the new size
     browser.save_screenshot(str(path))
     browser.set_window_size(1500, 1100)
     assert path.stat().st_size > 10_000
@@ -231,7 +215,7 @@ def test_steer_compare_and_map_in_chromium(explorer, browser, reader, feature):
     _shot(browser, MAP_PNG, min_height=1350)
     plot = browser.find_element(By.CSS_SELECTOR, ".js-plotly-plot")
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", plot)
-    _settled(browser)  # the re-layout after the screenshot's resize and the scroll
+    time.sleep(1.0)  # the re-layout after the screenshot's resize
     # the point nearest the plot's centre that is not the selected feature, in div pixels
     target, dx, dy = browser.execute_script(
         """
