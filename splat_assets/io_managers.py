@@ -20,6 +20,7 @@ from typing import ClassVar
 
 import dagster as dg
 
+from splat_assets.partitions import Location, location
 from splat_core.pipeline.code_versions import asset_code_version
 from splat_core.pipeline.config import SplatConfig
 from splat_core.store import artifacts, catalog, contract, lock, publishing
@@ -40,19 +41,21 @@ class _VersionedIOManager(dg.ConfigurableIOManager):
     key: ClassVar[contract.IOManager]
 
     def handle_output(self, context: dg.OutputContext, obj: Staged | dict[str, Staged]) -> None:
-        """Publish the staged version; a partitioned asset's run hands {partition: Staged}
-        for every partition of its range (one, or all shards in a single-run backfill)."""
-        if context.has_asset_partitions:
+        """Publish the staged version: one `Staged` for an unpartitioned asset or one SAE
+        variant's; {partition key: Staged} from a shard asset's run, for every partition of
+        its range (one, or all shards in a single-run backfill)."""
+        name = _name(context)
+        if contract.spec(name).partitioned:
             if not isinstance(obj, dict) or set(obj) != set(context.asset_partition_keys):
-                raise TypeError(f"{_name(context)}: expected {{partition: Staged}} for "
+                raise TypeError(f"{name}: expected {{partition: Staged}} for "
                                 f"{sorted(context.asset_partition_keys)}, got {obj!r}")  # fmt: skip
             staged = sorted(obj.items())
         else:
-            staged = [(None, obj)]
+            staged = [(context.partition_key if context.has_partition_key else None, obj)]
         paths = {}
         try:
-            for partition, one in staged:
-                paths[partition] = str(self._publish(context, one, partition))
+            for key, one in staged:
+                paths[str(key)] = str(self._publish(context, one, location(name, key)))
         finally:
             if staged and staged[0][1].step_lock:
                 lock.release(self.home, staged[0][1].owner)
@@ -61,7 +64,7 @@ class _VersionedIOManager(dg.ConfigurableIOManager):
         else:
             context.add_output_metadata({"paths": dg.MetadataValue.json(paths)})
 
-    def _publish(self, context: dg.OutputContext, obj: Staged, partition: str | None):
+    def _publish(self, context: dg.OutputContext, obj: Staged, where: Location):
         if not isinstance(obj, Staged):
             raise TypeError(f"{_name(context)}: expected Staged, got {obj!r}")
         kind = artifacts.artifact_kind(obj.path)
@@ -69,19 +72,35 @@ class _VersionedIOManager(dg.ConfigurableIOManager):
             raise TypeError(
                 f"{type(self).__name__} stores {contract.kinds(self.key)}, not {kind!r}"
             )
-        return publishing.publish(self.home, _name(context), obj.path, obj.metadata, partition,
+        return publishing.publish(self.home, where.stored, obj.path, obj.metadata, where.shard,
                                   config=obj.config, owner=obj.owner,
                                   code=asset_code_version(_name(context)))  # fmt: skip
 
     def load_input(self, context: dg.InputContext):
+        """The input's current version opened: an unpartitioned one, or the one partition
+        this run reads (its shard, its SAE variant); else {shard: artifact} (every shard of
+        an input, or of a variant's activations) or {variant: artifact} (a range of
+        activations over several variants reading their SAEs)."""
         upstream = context.upstream_output
         name = _name(upstream) if upstream is not None else context.asset_key.path[-1]
         cat = catalog.read_catalog(self.home)
-        if context.has_asset_partitions and not context.has_partition_key:
-            return {k: artifacts.open_input(self.home, name, k, cat)
-                    for k in sorted(context.asset_partition_keys)}  # fmt: skip
-        partition = context.asset_partition_key if context.has_asset_partitions else None
-        return artifacts.open_input(self.home, name, partition, cat)
+        if not context.has_asset_partitions:
+            return artifacts.open_input(self.home, name, None, cat)
+        where = [location(name, k) for k in sorted(context.asset_partition_keys)]
+        reader = contract.SPECS.get(context.op_def.name)  # the asset reading it
+        one = (
+            len(where) == 1
+            and reader is not None
+            and (
+                (contract.spec(name).partitioned and reader.partitioned)
+                or (not contract.spec(name).partitioned and reader.per_sae)
+            )
+        )
+        if one:
+            return artifacts.open_input(self.home, where[0].stored, where[0].shard, cat)
+        by = "shard" if contract.spec(name).partitioned else "sae"
+        return {getattr(w, by): artifacts.open_input(self.home, w.stored, w.shard, cat)
+                for w in where}  # fmt: skip
 
 
 def _name(context) -> str:

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from splat_core.pipeline.config import SplatConfig, load_config
+from splat_assets.partitions import location
+from splat_core.pipeline.config import SplatConfig, home_config, load_config
 from splat_core.store import homes, lock, publishing
+from splat_core.store.contract import DEFAULT_SAE
 from splat_core.store.homes import splat_home
 
 if TYPE_CHECKING:
@@ -38,9 +40,13 @@ class SplatSettings(dg.ConfigurableResource):
     profile: str = "default"
     overrides: list[str] = []
 
-    def config(self, run: StepConfig | None = None) -> SplatConfig:
-        """The profile with the deployment's overrides, then the run's own."""
-        return load_config(self.profile, [*self.overrides, *(run.overrides if run else [])])
+    def config(self, run: StepConfig | None = None, sae: str = DEFAULT_SAE) -> SplatConfig:
+        """The profile with the deployment's overrides, then the run's own, then the SAE
+        variant's settings (store/variants.py; the default variant has none)."""
+        overrides = [*self.overrides, *(run.overrides if run else [])]
+        if sae == DEFAULT_SAE:
+            return load_config(self.profile, overrides)
+        return home_config(self.home_path(), self.profile, overrides, sae)
 
     def home_path(self) -> Path | str:
         """The home as a Path, or as its URL when it is remote (splat_core.store.homes)."""
@@ -50,13 +56,15 @@ class SplatSettings(dg.ConfigurableResource):
     def staging(self, context: dg.AssetExecutionContext) -> Iterator[Path]:
         """A fresh directory for the (unpartitioned) asset being materialized, removed if
         the block fails; the IO manager publishes it as the new version."""
-        with self._staging(context, [None]) as dirs:
-            yield dirs[None]
+        keys = list(context.partition_keys) if context.has_partition_key else [None]
+        with self._staging(context, keys) as dirs:
+            (out,) = dirs.values()
+            yield out
 
     @contextmanager
     def shard_staging(self, context: dg.AssetExecutionContext) -> Iterator[dict[str, Path]]:
-        """{partition: fresh directory} for every partition of the run (one, or a range in a
-        single-run backfill), all removed if the block fails."""
+        """{partition key: fresh directory} for every partition of the run (one, or a range
+        in a single-run backfill), all removed if the block fails."""
         with self._staging(context, list(context.partition_keys)) as dirs:
             yield dirs
 
@@ -70,8 +78,12 @@ class SplatSettings(dg.ConfigurableResource):
         name = context.asset_key.path[-1]
         try:
             with ExitStack() as stack:
-                yield {p: stack.enter_context(publishing.staged(home, name, p))
-                       for p in partitions}  # fmt: skip
+                yield {
+                    p if p is None else str(p): stack.enter_context(
+                        publishing.staged(home, *location(name, p)[:2])
+                    )
+                    for p in partitions
+                }
         except BaseException:
             if not coordinated(context):
                 lock.release(home, owner)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import dagster as dg
@@ -22,17 +22,26 @@ from dagster._core.storage.tags import (  # the tags Dagster's own UI sets
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from splat_assets.definitions import all_assets_job, shard_keys
+from splat_assets.definitions import (
+    MATERIALIZE_ALL,
+    all_assets_job,
+    job_for,
+    sae_job,
+    sae_shards_job,
+    shard_keys,
+)
+from splat_assets.partitions import location, multi_key
 from splat_assets.resources import WRITER_TAG, default_settings
+from splat_core.pipeline.config import variant_configs
 from splat_core.pipeline.freshness import why_stale_asset
 from splat_core.store import catalog, publishing
-from splat_core.store.contract import ASSET_NAMES, SPECS, check_names
+from splat_core.store.contract import ASSET_NAMES, DEFAULT_SAE, SPECS, check_names
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
-# A stage's run: (asset names, partition keys (none: unpartitioned), run tags) -> a context
-# manager giving the run's result
-Launch = Callable[[list[str], str | None, dict], contextlib.AbstractContextManager]
+# A stage's run: (asset names, partition keys (none: unpartitioned), run tags, the stage's
+# partitioning) -> a context manager giving the run's result
+Launch = Callable[[list[str], list[str], dict, tuple], contextlib.AbstractContextManager]
 
 
 class GraphRun(NamedTuple):
@@ -44,19 +53,22 @@ class GraphRun(NamedTuple):
     """Assets (partitions as 'name [key]') skipped as up to date."""
 
 
-def stages(select: Sequence[str] | None) -> list[tuple[list[str], bool]]:
+Kind = tuple[bool, bool]  # (per SAE variant, by shard): a stage's partitioning
+
+
+def stages(select: Sequence[str] | None) -> list[tuple[list[str], Kind]]:
     """Consecutive runs of assets with the same partitioning, in graph order."""
     chosen = set(select or ASSET_NAMES)
     check_names(chosen)
-    out: list[tuple[list[str], bool]] = []
+    out: list[tuple[list[str], Kind]] = []
     for name in ASSET_NAMES:
         if name not in chosen:
             continue
-        partitioned = SPECS[name].partitioned
-        if out and out[-1][1] == partitioned:
+        kind = (SPECS[name].per_sae, SPECS[name].partitioned)
+        if out and out[-1][1] == kind:
             out[-1][0].append(name)
         else:
-            out.append(([name], partitioned))
+            out.append(([name], kind))
     return out
 
 
@@ -67,18 +79,20 @@ def run_stages(
     select: Sequence[str] | None = None,
     progress: Callable[[Step], None] = print,
     wait_s: float = 0.0,
-    config=None,
+    configs: Mapping | None = None,
     force: bool = False,
 ) -> GraphRun:
     """Every stage in order, as one writer of the home (a second writer is refused,
     WriterBusy, or waited for up to `wait_s`); a failed run or a failed check stops the
     graph there. Readers keep the previous generation until the graph is consistent.
 
-    Only what is missing or stale runs (pipeline/freshness.py, with `config`: a
-    SplatConfig), unless `force`; each stage is planned after the one before published,
-    so an upstream recompute with identical content leaves its dependents skipped."""
+    A per-SAE stage runs for each SAE variant of `configs` ({variant: SplatConfig}, the
+    default's first; without it the default variant, not compared by settings). Only what
+    is missing or stale runs (pipeline/freshness.py), unless `force`; each stage is planned
+    after the one before published, so an upstream recompute with identical content leaves
+    its dependents skipped."""
     with publishing.writing(home, wait_s) as owner:
-        plan = Plan(home, config, force)
+        plan = Plan(home, configs or {DEFAULT_SAE: None}, force)
         return _run_stages(launch, {WRITER_TAG: owner}, partition_keys, select, progress, plan)
 
 
@@ -86,36 +100,48 @@ class Plan:
     """Which assets of a stage to run for a partition: the stale ones and what depends on
     them within the stage (planned before the stage, so they cannot know yet)."""
 
-    def __init__(self, home: str, config, force: bool):
-        self.home, self.config, self.force = home, config, force
+    def __init__(self, home: str, configs: Mapping, force: bool):
+        self.home, self.configs, self.force = home, dict(configs), force
         self.up_to_date: list[str] = []
 
     def todo(self, names: list[str], key: str | None) -> list[str]:
+        """`key`: a Dagster partition key of the stage's assets (None: unpartitioned)."""
         if self.force:
             return names
         cat = catalog.read_catalog(self.home)
         chosen: set[str] = set()
         for name in names:  # graph order: a dependency comes first
             deps = set(SPECS[name].deps) & chosen
-            if deps or why_stale_asset(cat, name, key, self.config) is not None:
+            where = location(name, key)
+            config = self.configs[where.sae]
+            if deps or why_stale_asset(cat, where.stored, where.shard, config) is not None:
                 chosen.add(name)
         return [n for n in names if n in chosen]
 
-    def runs(self, stage: list[str], keys: Sequence[str] | None) -> list[tuple[list[str], list]]:
-        """A stage's runs: (assets, partitions) for an unpartitioned stage (no partitions),
-        else one run per consecutive range of partitions with something to do, running the
-        assets any of them needs (shards are computed together, in one run's step); the
-        rest is noted up to date."""
-        if keys is None:
+    def runs(
+        self, stage: list[str], kind: Kind, shards: Sequence[str]
+    ) -> list[tuple[list[str], list]]:
+        """A stage's runs: (assets, partitions). An unpartitioned stage is one run (no
+        partitions); a variant's stage one run per variant; a shard stage one run per
+        consecutive range of shards with something to do (of each variant, for
+        activations), running the assets any of them needs (shards are computed together,
+        in one run's step); the rest is noted up to date."""
+        per_sae, by_shard = kind
+        if not per_sae and not by_shard:
             names = self.todo(stage, None)
             self.up_to_date += [n for n in stage if n not in names]
             return [(names, [])] if names else []
-        todo = {key: self.todo(stage, key) for key in keys}
-        names = [n for n in stage if any(n in todo[k] for k in keys)]
-        runs = [(names, list(r)) for r in _ranges(keys, lambda k: bool(todo[k]))]
-        running = {k for _, r in runs for k in r}
-        self.up_to_date += [f"{n} [{k}]" for k in keys for n in stage
-                            if k not in running or n not in names]  # fmt: skip
+        groups = [[multi_key(v, k) for k in shards] for v in self.configs] if per_sae and by_shard \
+            else [[v] for v in self.configs] if per_sae else [list(shards)]  # fmt: skip
+        runs = []
+        for keys in groups:
+            todo = {key: self.todo(stage, key) for key in keys}
+            names = [n for n in stage if any(n in todo[k] for k in keys)]
+            found = [(names, list(r)) for r in _ranges(keys, lambda k, t=todo: bool(t[k]))]
+            running = {k for _, r in found for k in r}
+            self.up_to_date += [f"{n} [{k}]" for k in keys for n in stage
+                                if k not in running or n not in names]  # fmt: skip
+            runs += found
         return runs
 
 
@@ -134,8 +160,9 @@ def _ranges(keys: Sequence[str], wanted: Callable[[str], bool]) -> list[list[str
 
 
 def partition_tags(keys: Sequence[str]) -> dict[str, str]:
-    """A run's tags for its partitions: one partition, or a range (a single-run backfill's)."""
-    if len(keys) <= 1:
+    """A run's tags for its partitions: one partition, or a range (a single-run backfill's;
+    always for a variant's shards: a range names a multi-dimensional partition alone)."""
+    if len(keys) <= 1 and not (keys and "|" in keys[0]):
         return {"dagster/partition": keys[0]} if keys else {}
     return {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
 
@@ -160,15 +187,15 @@ class Step(NamedTuple):
 def _run_stages(launch, tags, partition_keys, select, progress, plan) -> GraphRun:
     seconds: dict[str, float] = {}
     run_ids: list[str] = []
-    for stage, partitioned in stages(select):
+    for stage, kind in stages(select):
         # a stage's runs do not change each other's staleness: plan them all at its start
-        runs = plan.runs(stage, partition_keys if partitioned else None)
+        runs = plan.runs(stage, kind, partition_keys)
         stage_start = time.perf_counter()
         for done, (names, keys) in enumerate(runs):
             label = "+".join(names) + _keys_label(keys)
             event = Step("+".join(stage), label, done, len(runs), 0.0, False)
             progress(event)
-            with launch(names, keys, tags) as result:
+            with launch(names, keys, tags, kind) as result:
                 run_ids.append(result.run_id)
                 for name, step_seconds in _step_seconds(result).items():
                     if name in names:  # asset steps; check steps are named <asset>_<check>
@@ -197,13 +224,15 @@ def materialize_graph(
     progress: Callable[[Step], None] = print,
     wait_s: float = 0.0,
     force: bool = False,
+    saes: Sequence[str] | None = None,
 ) -> GraphRun:
-    """Every stage in this process, on `defs`: what is missing or stale, or all if `force`."""
+    """Every stage in this process, on `defs`: what is missing or stale, or all if `force`;
+    the per-SAE stages for the SAE variants `saes` (default: every variant of the home)."""
     assets, checks = list(defs.assets or []), list(defs.asset_checks or [])
     keys = defs.resolve_asset_graph().get(dg.AssetKey("samples")).partitions_def
     resources = defs.resources or {}
 
-    def launch(names: list[str], keys: list[str], tags: dict):
+    def launch(names: list[str], keys: list[str], tags: dict, _kind: Kind):
         selection = dg.AssetSelection.assets(*names) | dg.AssetSelection.checks_for_assets(*names)
         return contextlib.nullcontext(dg.materialize(
             [*assets, *checks], selection=selection, instance=instance, resources=resources,
@@ -211,8 +240,14 @@ def materialize_graph(
         ))  # fmt: skip
 
     settings = resources["settings"]
+    configs = variant_configs(settings.home_path(), settings.profile, settings.overrides, saes)
+    loaded = defs.resolve_asset_graph().get(dg.AssetKey("sae")).partitions_def
+    late = [n for n in configs if n not in loaded.get_partition_keys()]
+    if late:  # its partitions are read when the definitions load
+        raise ValueError(f"SAE variants {late} were defined after these Dagster definitions "
+                         "loaded: reload them (build_definitions, or the UI's Reload)")  # fmt: skip
     return run_stages(launch, settings.home, keys.get_partition_keys(), select, progress, wait_s,
-                      settings.config(), force)  # fmt: skip
+                      configs, force)  # fmt: skip
 
 
 def execute_graph(
@@ -220,19 +255,23 @@ def execute_graph(
     select: Sequence[str] | None = None,
     progress: Callable[[Step], None] = print,
     force: bool = False,
+    saes: Sequence[str] | None = None,
 ) -> list[str]:
-    """Every stage as a run of the reconstructable all-assets job, on the executor of
-    SPLAT_EXECUTOR (e.g. a Dask cluster); returns the run ids."""
-    job = dg.reconstructable(all_assets_job)
+    """Every stage as a run of its reconstructable job (definitions.STAGE_JOBS), on the
+    executor of SPLAT_EXECUTOR (e.g. a Dask cluster); returns the run ids."""
+    jobs = {MATERIALIZE_ALL: all_assets_job, "Pipeline_sae": sae_job,
+            "Pipeline_sae_shards": sae_shards_job}  # fmt: skip
 
-    def launch(names: list[str], keys: list[str], tags: dict):
+    def launch(names: list[str], keys: list[str], tags: dict, kind: Kind):
         tags = {**tags, **partition_tags(keys)}
+        job = dg.reconstructable(jobs[job_for(*kind)])
         return dg.execute_job(job, instance, run_config=QUIET, tags=tags,
                               asset_selection=[dg.AssetKey(n) for n in names])  # fmt: skip
 
     settings = default_settings()
+    configs = variant_configs(settings.home_path(), settings.profile, settings.overrides, saes)
     return run_stages(launch, settings.home, shard_keys(), select, progress,
-                      config=settings.config(), force=force).run_ids  # fmt: skip
+                      configs=configs, force=force).run_ids  # fmt: skip
 
 
 def _step_seconds(result) -> dict[str, float]:

@@ -29,6 +29,18 @@ def add_home_option(parser) -> None:
     )
 
 
+def add_sae_option(parser) -> None:
+    parser.add_argument(
+        "--sae", default="default", metavar="NAME",
+        help="the SAE variant to read (default: the default one; `splat info` lists them)",
+    )  # fmt: skip
+
+
+def sae_of(args) -> str:
+    """The SAE variant a command's --sae names (the default one without the option)."""
+    return getattr(args, "sae", None) or "default"
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1 (counts, repeats, sizes)."""
     try:
@@ -68,6 +80,7 @@ def feature_parser(sub, name: str, help_: str):
     p = sub.add_parser(name, help=help_, description=help_)
     p.add_argument("feature", type=int, help="feature id")
     add_home_option(p)
+    add_sae_option(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     return p
 
@@ -109,14 +122,15 @@ def add_quantile(p) -> None:
 
 
 def command(compute: Callable, render: Callable) -> Callable:
-    """A run function: open the reader, compute, print; known errors exit 2 with a message,
-    damaged data exits 1 naming the file."""
+    """A run function: open the reader (of the --sae variant, where the command has the
+    option), compute, print; known errors (an SAE variant the home does not serve too) exit
+    2 with a message, damaged data exits 1 naming the file."""
 
     def run(args) -> int:
         from splat_core.query import DamagedError, Reader
 
         try:
-            with Reader.open(splat_home(args.home)) as reader:
+            with Reader.open(splat_home(args.home), sae_of(args)) as reader:
                 result = compute(reader, args)
         except (KeyError, ValueError, FileNotFoundError, IndexError) as e:
             return fail(e.args[0] if isinstance(e, KeyError) and e.args else str(e))

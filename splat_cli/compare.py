@@ -4,7 +4,7 @@ feature map joined with labels, top families and explanation scores)."""
 
 from __future__ import annotations
 
-from splat_cli.common import add_home_option, command, feature_parser
+from splat_cli.common import add_home_option, add_sae_option, command, feature_parser
 from splat_cli.render import fmt, table
 
 BAR = 40  # characters of the longest histogram bar
@@ -25,6 +25,7 @@ def register(sub) -> None:
     help_ = "the feature map: every feature's decoder direction in 2-D, with what colours it"
     p = sub.add_parser("map", help=help_, description=help_)
     add_home_option(p)
+    add_sae_option(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--color", default="family", choices=("label", "family", "explanation"))
     p.add_argument("--limit", type=int, default=20, help="points listed (all with --json)")
@@ -93,7 +94,7 @@ def _map(reader, a) -> dict:
     from splat_core.investigate.compare import map_points
     from splat_core.labels import LabelStore
 
-    labels = {x.feature_id: x.name for x in LabelStore.open(reader.home).all()}
+    labels = {x.feature_id: x.name for x in LabelStore.open(reader.home, reader.sae).all()}
     return map_points(reader, a.color, labels)
 
 

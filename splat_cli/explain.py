@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from splat_cli.common import add_home_option, command, feature_parser
+from splat_cli.common import add_home_option, add_sae_option, command, feature_parser
 from splat_cli.render import fmt, pct, table
 
 RULE_COLUMNS = [("rank", "rank"), ("target", "target"), ("confidence", "confidence"),
@@ -30,6 +30,7 @@ def register(sub) -> None:
     esub = p.add_subparsers(dest="explanations_command", required=True, metavar="COMMAND")
     s = esub.add_parser("summary", help="features per score level, F1 spread, null, planted")
     add_home_option(s)
+    add_sae_option(s)
     s.add_argument("--random", type=int, default=5, help="explained features shown, at random")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -58,8 +59,8 @@ def _accept(reader, a: argparse.Namespace) -> dict:
     from splat_core.investigate.label_scores import accept_explanation
     from splat_core.labels import LabelStore
 
-    label = accept_explanation(reader, LabelStore.open(reader.home), a.feature, rank=a.rank,
-                               source="auto")  # fmt: skip
+    store = LabelStore.open(reader.home, reader.sae)
+    label = accept_explanation(reader, store, a.feature, rank=a.rank, source="auto")
     return {"feature_id": a.feature, "accepted": label.to_dict()}
 
 

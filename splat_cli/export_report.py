@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from splat_cli.common import add_home_option, command, positive_int
+from splat_cli.common import add_home_option, add_sae_option, command, positive_int
 
 DEFAULT_OUTPUT = "report.html"
 
@@ -35,6 +35,7 @@ def register(sub) -> None:
     p.add_argument("--features", required=True, type=feature_list, metavar="IDS",
                    help="comma-separated feature ids, e.g. 12,40,109")  # fmt: skip
     add_home_option(p)
+    add_sae_option(p)
     p.add_argument("-o", "--output", default=DEFAULT_OUTPUT, help="the HTML file to write")
     p.add_argument("--title", default=None, help="the page's title")
     p.add_argument("--top", type=positive_int, default=10, help="tokens, weapons per table")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from splat_cli.common import add_home_option, fail, print_json
+from splat_cli.common import add_home_option, add_sae_option, fail, print_json, sae_of
 from splat_core.store.homes import splat_home
 
 FORMATS = ("saelens",)
@@ -16,6 +16,7 @@ def register(sub) -> None:
     p.add_argument("--format", required=True, choices=FORMATS, help="saelens: cfg.json + "
                    "sae_weights.safetensors, as SAELens 6 saves an SAE")  # fmt: skip
     add_home_option(p)
+    add_sae_option(p)
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(run=run)
 
@@ -27,11 +28,14 @@ def run(args) -> int:
     from splat_core.store.artifacts import open_artifact
 
     try:
-        with Reader.open(splat_home(args.home)) as reader:
+        with Reader.open(splat_home(args.home), sae_of(args)) as reader:
             sae = open_artifact(reader.path("sae"))
-            provenance = {"sae_version": reader.versions["sae"], "generation": reader.generation}
+            provenance = {"sae_version": reader.versions["sae"], "generation": reader.generation,
+                          "sae_variant": reader.sae}  # fmt: skip
             result = export_saelens(sae, args.out, provenance)
     except (ValueError, FileNotFoundError) as e:
+        return fail(str(e))
+    except KeyError as e:  # an SAE variant the home does not serve
         return fail(str(e))
     except DamagedError as e:
         return fail(f"damaged data: {e} (see `splat verify`)", code=1)

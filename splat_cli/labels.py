@@ -1,7 +1,8 @@
 """`splat labels ...`: name SAE features, and work through the labelling queue.
 
-Labels live in `$SPLAT_HOME/labels/labels.sqlite` (splat_core.labels). Every subcommand
-takes `--home` and `--json`; with `--json` it prints:
+Labels live in `$SPLAT_HOME/labels/labels.sqlite` (splat_core.labels); with `--sae NAME`,
+those of that SAE variant (`labels@NAME.sqlite`: feature ids are each SAE's own). Every
+subcommand takes `--home`, `--sae` and `--json`; with `--json` it prints:
 
     next     {"built": int, "entries": [{feature_id, priority, reason, added_at}, ...]}
     build    {"built": int, "by": "count" | "explanation", "explained": class or null}
@@ -32,7 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from splat_cli.common import add_home_option, fail, print_json
+from splat_cli.common import add_home_option, add_sae_option, fail, print_json
 from splat_core.labels import CATEGORIES, LabelConflict, LabelError, LabelStore
 from splat_core.store.homes import splat_home
 
@@ -99,6 +100,7 @@ def register(sub) -> None:
 def _command(labels_sub, name: str, help_: str):
     p = labels_sub.add_parser(name, help=help_, description=help_)
     add_home_option(p)
+    add_sae_option(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     return p
 
@@ -112,11 +114,20 @@ def _build_options(p) -> None:
 
 
 def _guarded(run):
-    """Known errors of the store exit 2 with their message."""
+    """Known errors of the store exit 2 with their message; so does an SAE variant (--sae,
+    whose labels these are) the home does not serve."""
 
     def wrapped(args) -> int:
+        home = splat_home(args.home)
+        if args.sae != "default":
+            from splat_core.query import Snapshot, UnknownSAEError
+
+            try:
+                Snapshot.open(home, args.sae)
+            except UnknownSAEError as e:
+                return fail(str(e))
         try:
-            return run(args, splat_home(args.home))
+            return run(args, home)
         except LabelConflict as e:
             return fail(f"{e}; retry")
         except (LabelError, OSError) as e:
@@ -125,24 +136,26 @@ def _guarded(run):
     return wrapped
 
 
-def n_features(home: Path) -> int | None:
+def n_features(home: Path, sae: str = "default") -> int | None:
     """The feature store's feature count, None while none is materialized."""
-    with _reader(home) as reader:
+    with _reader(home, sae) as reader:
         return None if reader is None else reader.n_features
 
 
 @contextmanager
-def _reader(home: Path) -> Iterator:
-    """The home's Reader, None while no feature store is materialized."""
+def _reader(home: Path, sae: str = "default") -> Iterator:
+    """The home's Reader (of SAE variant `sae`), None while no feature store is
+    materialized."""
     from splat_core.store.catalog import read_catalog
+    from splat_core.store.contract import stored_name
 
-    if "feature_store" not in read_catalog(home):
+    if stored_name("feature_store", sae) not in read_catalog(home):
         yield None
         return
     from splat_core.query import MissingAssetError, Reader
 
     try:
-        reader = Reader.open(home)
+        reader = Reader.open(home, sae)
         reader.n_features  # noqa: B018 (the feature store opens, or MissingAssetError)
     except MissingAssetError:
         yield None
@@ -151,8 +164,8 @@ def _reader(home: Path) -> Iterator:
         yield reader
 
 
-def _check_ids(home: Path, ids: list[int]) -> None:
-    n = n_features(home)
+def _check_ids(home: Path, ids: list[int], sae: str) -> None:
+    n = n_features(home, sae)
     for f in ids:
         if f < 0 or (n is not None and f >= n):
             where = f"[0, {n})" if n is not None else ">= 0"
@@ -172,7 +185,7 @@ def _build(args, home: Path, store: LabelStore, include_labeled: bool = False) -
     from splat_core.query import MissingAssetError, Reader
 
     try:
-        with Reader.open(home) as reader:
+        with Reader.open(home, args.sae) as reader:
             if by == "count":
                 return store.queue_build(reader.feature_counts(), args.top_k, include_labeled)
             from splat_core.investigate.label_scores import queue_by_explanation
@@ -187,7 +200,7 @@ def _build(args, home: Path, store: LabelStore, include_labeled: bool = False) -
 def run_next(args, home: Path) -> int:
     if args.n < 0 or args.top_k < 0:
         return fail("-n and --top-k must be >= 0")
-    store = LabelStore.open(home)
+    store = LabelStore.open(home, args.sae)
     entries, built = store.queue_next(args.n), 0
     if not entries and not args.no_build:
         built = _build(args, home, store)
@@ -210,7 +223,7 @@ def run_next(args, home: Path) -> int:
 def run_build(args, home: Path) -> int:
     if args.top_k < 0:
         return fail("--top-k must be >= 0")
-    built = _build(args, home, LabelStore.open(home), args.include_labeled)
+    built = _build(args, home, LabelStore.open(home, args.sae), args.include_labeled)
     if args.json:
         print_json({"built": built, "by": _by(args), "explained": args.explained})
     else:
@@ -228,8 +241,8 @@ def _how(args) -> str:
 
 @_guarded
 def run_set(args, home: Path) -> int:
-    _check_ids(home, [args.feature])
-    store = LabelStore.open(home)
+    _check_ids(home, [args.feature], args.sae)
+    store = LabelStore.open(home, args.sae)
     current = store.get(args.feature)
     fields = current.to_dict() if current is not None else {}
     for key in ("feature_id", "created_at", "updated_at", "version"):
@@ -240,7 +253,7 @@ def run_set(args, home: Path) -> int:
     if fields.get("rule") is not None:
         from splat_core.investigate.label_scores import score_fields
 
-        with _reader(home) as reader:
+        with _reader(home, args.sae) as reader:
             fields = score_fields(reader, args.feature, fields)
     expected = 0 if current is None else current.version  # unchanged since read, or conflict
     label = store.set(args.feature, expected_version=expected, **fields)
@@ -255,10 +268,10 @@ def run_set(args, home: Path) -> int:
 def run_rescore(args, home: Path) -> int:
     from splat_core.investigate.label_scores import score_label_rules
 
-    with _reader(home) as reader:
+    with _reader(home, args.sae) as reader:
         if reader is None:
             return fail("no feature store is materialized: there is nothing to score on")
-        n = score_label_rules(LabelStore.open(home), reader, force=args.force)
+        n = score_label_rules(LabelStore.open(home, args.sae), reader, force=args.force)
         version = reader.data_version
     if args.json:
         print_json({"rescored": n, "data_version": version})
@@ -270,8 +283,8 @@ def run_rescore(args, home: Path) -> int:
 @_guarded
 def run_skip(args, home: Path) -> int:
     if args.feature is not None:
-        _check_ids(home, [args.feature])
-    skipped = LabelStore.open(home).queue_skip(args.feature, args.reason)
+        _check_ids(home, [args.feature], args.sae)
+    skipped = LabelStore.open(home, args.sae).queue_skip(args.feature, args.reason)
     if args.json:
         print_json({"skipped": skipped})
     else:
@@ -287,8 +300,8 @@ def run_add(args, home: Path) -> int:
         return fail(f"ids must be comma-separated integers, got {args.ids!r}")
     if not ids:
         return fail("no feature ids given")
-    _check_ids(home, ids)
-    LabelStore.open(home).queue_add(ids, priority=args.priority, reason=args.reason)
+    _check_ids(home, ids, args.sae)
+    LabelStore.open(home, args.sae).queue_add(ids, priority=args.priority, reason=args.reason)
     queued = list(dict.fromkeys(ids))
     if args.json:
         print_json({"queued": queued, "priority": args.priority, "reason": args.reason})
@@ -299,7 +312,7 @@ def run_add(args, home: Path) -> int:
 
 @_guarded
 def run_status(args, home: Path) -> int:
-    st = LabelStore.open(home).status()
+    st = LabelStore.open(home, args.sae).status()
     if args.json:
         print_json(st)
         return 0
@@ -312,9 +325,9 @@ def run_status(args, home: Path) -> int:
 
 @_guarded
 def run_show(args, home: Path) -> int:
-    _check_ids(home, [args.feature])
-    store = LabelStore.open(home)
-    with _reader(home) as reader:
+    _check_ids(home, [args.feature], args.sae)
+    store = LabelStore.open(home, args.sae)
+    with _reader(home, args.sae) as reader:
         from splat_core.investigate.label_scores import current_label
 
         label = current_label(store, reader, args.feature)  # rescored if stale
@@ -355,7 +368,7 @@ def run_show(args, home: Path) -> int:
 def run_export(args, home: Path) -> int:
     from splat_core.atomic import atomic_file
 
-    store, out = LabelStore.open(home), Path(args.out)
+    store, out = LabelStore.open(home, args.sae), Path(args.out)
     if args.format == "csv":
         n = store.export_csv(out)
     else:
@@ -380,7 +393,8 @@ def run_import(args, home: Path) -> int:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         return fail(f"{path} is not a JSON file: {e}")
-    n = LabelStore.open(home).import_consolidated(obj, n_features=n_features(home))
+    store = LabelStore.open(home, args.sae)
+    n = store.import_consolidated(obj, n_features=n_features(home, args.sae))
     if args.json:
         print_json({"path": str(path), "imported": n})
     else:

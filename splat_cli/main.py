@@ -20,6 +20,7 @@ from splat_cli import (
     labels,
     materialize,
     mcp_server,
+    sae,
     serve,
     sql,
     steer,
@@ -32,6 +33,7 @@ from splat_cli import (
 COMMAND_GROUPS = (
     data,
     materialize,
+    sae,
     demo,
     info,
     verify,

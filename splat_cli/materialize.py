@@ -21,6 +21,16 @@ def register(sub) -> None:
         help="only these assets (in graph order), e.g. --select sae activations feature_store",
     )  # fmt: skip
     p.add_argument(
+        "--sae", action="append", default=None, metavar="NAME",
+        help="the per-SAE assets of this SAE variant only (repeatable; default: every "
+             "variant of the home, `splat sae list`)",
+    )  # fmt: skip
+    p.add_argument(
+        "--sae-variant", action="append", default=[], metavar="'NAME key=value ...'",
+        help="define (or redefine) an SAE variant first, e.g. --sae-variant 'wide arch=topk "
+             "features=1024 k=16' (the same as `splat sae add`)",
+    )  # fmt: skip
+    p.add_argument(
         "--force", action="store_true",
         help="recompute every (selected) asset, even those that are up to date",
     )  # fmt: skip
@@ -32,16 +42,26 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from splat_core.pipeline.config import load_config  # imports torch: on use only
+    from splat_cli.sae import define_variant
+    from splat_core.pipeline.config import (
+        load_config,  # imports torch: on use only
+        variant_configs,
+    )
     from splat_core.pipeline.preflight import check_sources
 
     home = homes.resolve(splat_home(args.home))
     try:  # fail fast, before anything is published: names and config first
         contract.check_names(args.select or ())
         config = load_config(args.profile, args.overrides)
-    except (ValueError, FileNotFoundError) as e:
+        for spec in args.sae_variant:
+            define_variant(home, args.profile, args.overrides, spec)
+        saes = args.sae
+        if saes is None and args.sae_variant:  # defined here: materialize those
+            saes = [spec.split()[0] for spec in args.sae_variant]
+        configs = variant_configs(home, args.profile, args.overrides, saes)
+    except (ValueError, FileNotFoundError, KeyError) as e:
         return fail(str(e))
-    if not args.force and _up_to_date(home, config, args.select):
+    if not args.force and _up_to_date(home, config, args.select, configs):
         return 0
     try:  # then every outside source the run reads
         check_sources(config)
@@ -59,7 +79,8 @@ def run(args) -> int:
         with publishing.writing(home, args.wait):
             progress(f"materializing profile {args.profile!r} into {home}")
             graph = materialize_graph(build_definitions(settings), get_instance(home),
-                                      args.select, StageBars(), force=args.force)  # fmt: skip
+                                      args.select, StageBars(), force=args.force,
+                                      saes=list(configs))  # fmt: skip
     except lock.WriterBusy as e:
         return fail(str(e), code=1)
     except Exception as e:  # a step's own error is the useful message
@@ -70,14 +91,14 @@ def run(args) -> int:
     return 0
 
 
-def _up_to_date(home, config, select) -> bool:
+def _up_to_date(home, config, select, configs: dict) -> bool:
     """Nothing (selected) is missing or stale: say so and stop, before Dagster loads."""
     from splat_core.pipeline.freshness import stale_assets
 
     if homes.is_remote(home):
         return False  # the runner plans against the remote catalog itself
     try:
-        stale = stale_assets(read_catalog(home), config, select)
+        stale = stale_assets(read_catalog(home), config, select, configs)
     except (OSError, ValueError):  # an unreadable catalog: the run says what is wrong
         return False
     if stale:

@@ -3,11 +3,14 @@
 Each tool is a thin wrapper over `splat_core.investigate` (or the label store) returning the
 same JSON the command line prints with --json. Known errors (an unknown feature, family,
 token or weapon) come back as tool errors carrying the reason, so the assistant can fix
-its call. stdout belongs to the protocol: nothing else may print there.
+its call. Every tool takes an optional `sae`: the SAE variant to read (and label) when the
+home serves several (default: the default one). stdout belongs to the protocol: nothing
+else may print there.
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import inspect
 import json
@@ -41,6 +44,8 @@ partial builds. Protocol, from a feature id to a label:
    (mechanical "SCU 29+", tactical "Ninja Squid + SSU on slayers", strategic "Positional
    survival - midrange"); put the evidence (sweep deltas, whatif deltas, decoder groups)
    in the notes. label_queue_next gives the next feature to investigate.
+A home may serve several SAEs trained on the same vectors: every tool takes an optional
+`sae` (the variant's name; feature ids and labels are each variant's own).
 Populations are stated in every result: sweeps average over all samples (zeros included)
 unless asked for firing samples only. Quantile levels are fractions (0.9 = 90th pct)."""
 
@@ -86,24 +91,35 @@ def build_server(home):
 
     server = MCPServer("splat", instructions=INSTRUCTIONS, log_level="WARNING")
     live = LiveReader(home)  # each call takes the newest snapshot: publishes are picked up
+    current_sae = contextvars.ContextVar("sae", default="default")  # the call's `sae`
 
     def reader() -> Reader:
-        return live.get()
+        return live.get(current_sae.get())
 
     def tool(description: str):
         """Register fn as a tool whose known errors become readable tool errors."""
 
         def wrap(fn):
-            def call(*args, **kwargs):
+            def call(*args, sae: str | None = None, **kwargs):
+                token = current_sae.set(sae or "default")
                 try:
+                    if sae:
+                        reader()  # an SAE variant the home does not serve: say which it does
                     return dumps(fn(*args, **kwargs))
                 except (KeyError, ValueError, FileNotFoundError, IndexError) as e:
                     msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
                     raise ToolError(str(msg)) from None
+                finally:
+                    current_sae.reset(token)
 
+            signature = inspect.signature(fn)
+            extra = inspect.Parameter(
+                "sae", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="str | None"
+            )
+            params = [*signature.parameters.values(), extra]
             call.__name__, call.__doc__ = fn.__name__, description
-            call.__signature__ = inspect.signature(fn).replace(return_annotation="str")
-            call.__annotations__ = {**fn.__annotations__, "return": "str"}
+            call.__signature__ = signature.replace(parameters=params, return_annotation="str")
+            call.__annotations__ = {**fn.__annotations__, "sae": "str | None", "return": "str"}
             server.add_tool(
                 call, name=fn.__name__, description=description, structured_output=False
             )
@@ -464,7 +480,7 @@ def build_server(home):
     def labels():
         from splat_core.labels import LabelStore
 
-        return LabelStore.open(home)
+        return LabelStore.open(home, current_sae.get())
 
     @tool(f"The feature's current label (null if unlabelled). {FEATURE}")
     def get_label(feature_id: int):

@@ -15,7 +15,7 @@ import os
 import sys
 
 from splat_cli import render
-from splat_cli.common import add_home_option, fail, positive_int, print_json
+from splat_cli.common import add_home_option, add_sae_option, fail, positive_int, print_json, sae_of
 from splat_core.store.homes import splat_home
 
 
@@ -28,6 +28,7 @@ def register(sub) -> None:
     )
     p.add_argument("query", nargs="?", help="one SQL query; - reads it from stdin")
     add_home_option(p)
+    add_sae_option(p)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print a list of row objects")
     out.add_argument("--csv", action="store_true", help="print CSV with a header")
@@ -38,20 +39,20 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from splat_core.query import DamagedError, sql
+    from splat_core.query import DamagedError, UnknownSAEError, sql
 
     if args.schema == bool(args.query):
         return fail("give a query, or --schema")
     text = sys.stdin.read() if args.query == "-" else args.query
     home = splat_home(args.home)
     try:
-        with sql.connect(home) as con:
+        with sql.connect(home, sae=sae_of(args)) as con:
             if args.schema:
                 return _print_schema(sql.schema(con), args)
             if len(sql.schema(con)) <= 1:  # the labels only
                 return fail(f"nothing is materialized under {home}; run `splat materialize`")
             table = sql.query(con, text)
-    except sql.SQLError as e:
+    except (sql.SQLError, UnknownSAEError) as e:
         return fail(str(e))
     except DamagedError as e:
         return fail(f"damaged data: {e} (see `splat verify`)", code=1)

@@ -19,6 +19,7 @@ from splat_server.routes import (
     compare,
     features,
     labels,
+    saes,
     samples,
     seed,
     steer,
@@ -31,7 +32,7 @@ from splat_server.state import ServerState
 ERRORS = {
     401: {"model": models.Error, "description": "token missing or wrong (public bind, writes)"},
     403: {"model": models.Error, "description": "writes disabled: no SPLAT_API_TOKEN set"},
-    404: {"model": models.Error, "description": "unknown feature, sample or token"},
+    404: {"model": models.Error, "description": "unknown feature, sample, token or SAE variant"},
     408: {"model": models.Error, "description": "request body not received in time"},
     409: {"model": models.Error, "description": "label version conflict"},
     413: {"model": models.Error, "description": "request body over 16 MiB"},
@@ -54,7 +55,9 @@ top-N by activation, and `limit=0` or `sample_frac=0` mean all rows; an unknown 
 is an empty list there, as in the reference. Elsewhere unknown ids answer 404, bad
 parameters 422, assets not yet materialized 503; heavy requests
 (batches, model runs, whole activation lists) share a bounded pool and are refused with 503
-and `Retry-After` when it is full. Writes need
+and `Retry-After` when it is full. A home may hold several SAEs trained on the same vectors
+(`GET /saes`): every route that reads one takes `sae=<variant>` (default: the default
+variant; labels are per variant). Writes need
 `Authorization: Bearer $SPLAT_API_TOKEN`; so does every request when the server listens beyond
 loopback."""
 
@@ -72,7 +75,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     docs_pages.install(app)
     app.state.splat = ServerState.create(settings)
     errors.install(app)
-    for module in (seed, features, compare, causal, validation, samples, steer, labels, batch):
+    routers = (seed, saes, features, compare, causal, validation, samples, steer, labels, batch)
+    for module in routers:
         app.include_router(module.router, responses=ERRORS)
     if settings.cors_origins:
         app.add_middleware(

@@ -1,4 +1,5 @@
-"""Exceptions of the core, mapped to HTTP: unknown ids 404, bad values (a rule that does not
+"""Exceptions of the core, mapped to HTTP: unknown ids and SAE variants 404 (a variant's
+names the variants served, `saes`), bad values (a rule that does not
 parse too) and over-expensive requests 422, missing data and a full heavy pool 503 (with
 Retry-After), label version conflicts 409, a damaged file 500 with a body naming asset,
 version and file. Storage that cannot be used (a full disk, a busy or broken label database)
@@ -21,6 +22,7 @@ from splat_core.query import (
     DamagedError,
     MissingAssetError,
     UnknownFeatureError,
+    UnknownSAEError,
     UnknownSampleError,
 )
 from splat_server.limits import Overloaded
@@ -63,6 +65,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(UnknownNameError)
     async def not_found(_request: Request, exc: KeyError):
         return _detail(404, str(exc))
+
+    @app.exception_handler(UnknownSAEError)
+    async def unknown_sae(_request: Request, exc: UnknownSAEError):
+        return _detail(404, str(exc), saes=exc.known)
 
     @app.exception_handler(MissingAssetError)
     async def missing(_request: Request, exc: MissingAssetError):

@@ -47,8 +47,34 @@ class Health(BaseModel):
     generation: str | None = Field(
         default=None, description="the served generation (null: a home written before them)"
     )
-    versions: dict[str, str] = Field(description="asset (or asset/partition) -> version")
+    versions: dict[str, str] = Field(
+        description="asset (or asset/partition) -> version, of the SAE variant answered"
+    )
     problem: str | None = Field(default=None, description="what is damaged, when it is")
+    sae: str = Field(default="default", description="the SAE variant this answer read")
+    saes: list[str] = Field(
+        default_factory=list, description="the SAE variants served (GET /saes), default first"
+    )
+
+
+class SaeInfo(BaseModel):
+    name: str = Field(description="the variant's name (the `sae` query parameter)")
+    arch: str | None = Field(default=None, description="topk, batchtopk, jumprelu, ...")
+    n_features: int | None = None
+    k: int | None = Field(default=None, description="active features per sample (top-k archs)")
+    settings: list[str] = Field(
+        default_factory=list, description="its sae.* settings over the profile's"
+    )
+    metrics: dict[str, float] = Field(
+        default_factory=dict,
+        description="quality on all pooled vectors: explained_variance, loss_recovered, "
+        "mean_l0, dead_fraction, n_dead, mse",
+    )
+
+
+class Saes(BaseModel):
+    default: str = Field(description="the variant answered without `sae`")
+    saes: list[SaeInfo] = Field(description="the variants the served generation holds")
 
 
 class FeatureIds(BaseModel):

@@ -1,5 +1,5 @@
 """What the app holds between requests: settings, the live reader, the answer cache, the
-heavy-work pool, the label store."""
+heavy-work pool, the label stores (one per SAE variant)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from splat_core.labels import LabelStore
 from splat_core.query import LiveReader
+from splat_core.store.contract import DEFAULT_SAE
 from splat_server.answer_cache import AnswerCache
 from splat_server.limits import WorkPool
 from splat_server.settings import ServerSettings
@@ -20,7 +21,7 @@ class ServerState:
     cache: AnswerCache
     pool: WorkPool
     started: float = field(default_factory=time.monotonic)
-    _labels: LabelStore | None = None
+    _labels: dict[str, LabelStore] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: ServerSettings) -> ServerState:
@@ -28,8 +29,9 @@ class ServerState:
         pool = WorkPool(settings.heavy_workers, settings.heavy_queue, settings.heavy_wait_s)
         return cls(settings, live, AnswerCache(settings.cache_mb << 20), pool)
 
-    @property
-    def labels(self) -> LabelStore:
-        if self._labels is None:  # created on first use: a read-only API never writes
-            self._labels = LabelStore.open(self.settings.home)
-        return self._labels
+    def labels(self, sae: str = DEFAULT_SAE) -> LabelStore:
+        """The label store of SAE variant `sae` (feature ids are each SAE's own)."""
+        store = self._labels.get(sae)
+        if store is None:  # its file is created by the first write: a read-only API never writes
+            store = self._labels[sae] = LabelStore.open(self.settings.home, sae)
+        return store

@@ -1,7 +1,8 @@
 """The splat feature explorer: `streamlit run splat_ui/app.py` or `splat serve ui`.
 
 Reads the materialized SPLAT_HOME through the query layer; the selected feature and view
-live in the URL (`?feature=N&view=Tokens`), so any view can be shared as a link."""
+live in the URL (`?feature=N&view=Tokens`), so any view can be shared as a link. A home
+that serves several SAE variants gets an "SAE" picker, kept in the URL too (`&sae=wide`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import time
 import streamlit as st
 
 from splat_core.domain import present
-from splat_core.query import MissingAssetError
+from splat_core.query import MissingAssetError, Reader, UnknownSAEError
+from splat_core.store.contract import DEFAULT_SAE
 from splat_ui import data, explanation, labels_panel, picker, widgets
-from splat_ui.nav import RENDER_S, VIEW, Context
+from splat_ui.nav import FEATURE, RENDER_S, SAE, VIEW, Context
 from splat_ui.views import VIEWS
 
 
@@ -41,6 +43,29 @@ def no_store(error: MissingAssetError) -> None:
     st.button("Check again")
 
 
+def pick_sae(default: Reader) -> Reader:
+    """The snapshot of the SAE variant picked in the sidebar (shown only when the served
+    generation holds more than one); the feature id is kept when the variant has it."""
+    saes = default.saes
+    if len(saes) <= 1:
+        return default
+    sae = st.sidebar.selectbox(
+        "SAE", saes, key=SAE, bind="query-params",
+        help="the SAE variant to explore: each has its own features, tables and labels",
+    )  # fmt: skip
+    if not sae or sae == DEFAULT_SAE:
+        return default
+    try:
+        reader = data.reader(sae)
+    except UnknownSAEError as e:  # dropped since the list was read
+        st.sidebar.warning(str(e))
+        return default
+    n = reader.n_features
+    if isinstance(st.session_state.get(FEATURE), int) and st.session_state[FEATURE] >= n:
+        st.session_state[FEATURE] = n - 1  # a wider variant's id: the last of this one
+    return reader
+
+
 def main() -> None:
     start = time.perf_counter()
     st.set_page_config(
@@ -52,12 +77,15 @@ def main() -> None:
     except MissingAssetError as e:
         no_store(e)
         return
-    store = data.labels()
-    labels = {x.feature_id: x for x in store.all()}
     st.sidebar.markdown("## :material/bubble_chart: splat explorer")
+    reader = pick_sae(reader)
+    n = reader.n_features
+    store = data.labels(reader.sae)
+    labels = {x.feature_id: x for x in store.all()}
     ctx = Context(reader, picker.render(reader, store, labels), labels)
     labels_panel.render(ctx, store)
-    st.sidebar.caption(f"{n:,} features · `{reader.home}` · data {reader.data_version}")
+    sae = "" if reader.sae == DEFAULT_SAE else f"SAE {reader.sae} · "
+    st.sidebar.caption(f"{n:,} features · {sae}`{reader.home}` · data {reader.data_version}")
     with widgets.guard():
         header(ctx)
     with widgets.guard():

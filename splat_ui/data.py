@@ -1,8 +1,9 @@
 """Cached access to the materialized home, shared by every session of the explorer.
 
-One `LiveReader` and one `LabelStore` per SPLAT_HOME (`st.cache_resource`); computed views
-(`st.cache_data`) are keyed by the reader's `data_version`, so a new materialization is
-picked up within a second and never mixed with an older one.
+One `LiveReader` per SPLAT_HOME (a live snapshot per SAE variant) and one `LabelStore` per
+home and variant (`st.cache_resource`); computed views (`st.cache_data`) are keyed by the
+reader's variant and `data_version` (`key`), so a new materialization is picked up within a
+second and never mixed with an older one, nor one variant's answers with another's.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import streamlit as st
 
 from splat_core import investigate
 from splat_core.domain import present
-from splat_core.investigate import examples, explorer
+from splat_core.investigate import examples, explorer, sae_compare
 from splat_core.labels import LabelStore
 from splat_core.query import LiveReader, Reader, sql
 from splat_core.query.examples import Example
 from splat_core.query.summary import feature_index
 from splat_core.store import homes
+from splat_core.store.contract import DEFAULT_SAE
 from splat_core.store.homes import splat_home
 
 
@@ -32,18 +34,20 @@ def _live(home: str) -> LiveReader:
     return LiveReader(home)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _labels(home: str) -> LabelStore:
-    return LabelStore.open(home)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _labels(home: str, sae: str) -> LabelStore:
+    return LabelStore.open(home, sae)
 
 
-def reader() -> Reader:
-    """The newest consistent snapshot of the home."""
-    return _live(str(home())).get()
+def reader(sae: str = DEFAULT_SAE) -> Reader:
+    """The newest consistent snapshot of the home, of SAE variant `sae` (UnknownSAEError
+    unless the served generation holds it)."""
+    return _live(str(home())).get(sae)
 
 
-def labels() -> LabelStore:
-    return _labels(str(home()))
+def labels(sae: str = DEFAULT_SAE) -> LabelStore:
+    """The label store of SAE variant `sae` (feature ids are each SAE's own)."""
+    return _labels(str(home()), sae)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -121,8 +125,8 @@ def features_where(reader: Reader, where: str) -> list[int]:
 
 
 def key(reader: Reader) -> tuple[str, str]:
-    """(home, data_version): the cache key of everything read from this snapshot."""
-    return str(reader.home), reader.data_version
+    """(home, variant@data_version): the cache key of everything read from this snapshot."""
+    return str(reader.home), f"{reader.sae}@{reader.data_version}"
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -176,3 +180,13 @@ def logit_histogram(_reader: Reader, home: str, version: str, f: int, bins: int)
 def map_points(_reader: Reader, home: str, version: str, labels: tuple) -> dict:
     """The feature map's points; labels as sorted (feature_id, name) pairs (the cache key)."""
     return investigate.map_points(_reader, "label", dict(labels))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def sae_category_rows(
+    _readers: dict, home: str, versions: tuple, sae_a: str, sae_b: str, category: str, limit: int
+) -> list[dict]:
+    """Pair (a, b)'s features of one category with both sides' top tokens; `versions` is
+    every reader's `key` (the cache key)."""
+    comparison = _readers[sae_a].sae_comparison()
+    return sae_compare.category_rows(comparison, sae_a, sae_b, category, _readers, limit)

@@ -1,4 +1,5 @@
-"""The selected feature and view live in the URL (`?feature=N&view=Tokens`): shareable."""
+"""The selected feature, view and SAE variant live in the URL (`?feature=N&view=Tokens`,
+`&sae=wide` when the home serves several SAEs): shareable."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import streamlit as st
 from splat_core.labels import Label
 from splat_core.query import Reader
 
-FEATURE, VIEW = "feature", "view"
+FEATURE, VIEW, SAE = "feature", "view", "sae"
 RENDER_S = "_render_s"  # session key: seconds the last run of the app took (splat_ui.bench)
 
 

@@ -16,6 +16,7 @@ from splat_core.query import Reader
 from splat_core.store import catalog
 from splat_core.store.artifacts import open_artifact, read_samples_dir
 from tests.helpers import CHROMIUM, DRIVER, FIXTURE, build_investigation_home
+from tests.variant_home import comparison_home, variant_home  # noqa: F401 (shared fixtures)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

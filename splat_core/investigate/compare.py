@@ -178,7 +178,7 @@ def map_method(reader, table) -> str | None:
     """umap or pca: from the CURRENT metadata of the version the reader serves (`method`,
     or the step's `map.method`), else from the Parquet schema's metadata (a `method` key,
     or a JSON value holding one)."""
-    pointer = catalog.current_pointer(reader.home, MAP) or {}
+    pointer = catalog.current_pointer(reader.home, reader.stored(MAP)) or {}
     if pointer.get("version") == reader.versions.get(MAP):
         meta = pointer.get("metadata") or {}
         for method in (meta.get("method"), (meta.get("map") or {}).get("method")):

@@ -130,14 +130,15 @@ def contexts(reader, f: int, n: int) -> list[dict]:
     ]
 
 
-def existing_label(home, f: int) -> dict | None:
-    """The label store's entry for f; None when unlabelled or when the home has no label
-    store yet (not created here: reading a feature must not write to the home)."""
+def existing_label(home, f: int, sae: str = "default") -> dict | None:
+    """The label store's entry for f (of SAE variant `sae`); None when unlabelled or when
+    the home has no label store yet (not created here: reading a feature must not write to
+    the home)."""
     from splat_core.labels import LabelStore
 
-    if not LabelStore.exists(home):
+    if not LabelStore.exists(home, sae):
         return None
-    label = LabelStore.open(home).get(int(f))
+    label = LabelStore.open(home, sae).get(int(f))
     return None if label is None else label.to_dict()
 
 
@@ -163,7 +164,7 @@ def overview(
         "ability_shares": ability_shares(a, pop)[:top_k],
         "top_weapons": top_weapons(a, pop, top_k),
         "sample_contexts": contexts(reader, f, n_contexts),
-        "label": existing_label(reader.home, f),
+        "label": existing_label(reader.home, f, reader.sae),
     }
     if enrichment:
         out["token_effects"] = tokens.token_effects(

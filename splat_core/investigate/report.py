@@ -105,7 +105,7 @@ def _optional(read, f):
 
 
 def _feature(reader, f: int, top_k: int, n_examples: int) -> dict:
-    label = existing_label(reader.home, f)
+    label = existing_label(reader.home, f, reader.sae)
     _, values = reader.activations(f)
     return {
         "feature_id": f,

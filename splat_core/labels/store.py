@@ -1,5 +1,8 @@
 """`LabelStore`: feature labels in one SQLite file, `<home>/labels/labels.sqlite`.
 
+Feature ids are an SAE's: each SAE variant other than the default (store/variants.py) has a
+store of its own beside it, `<home>/labels/labels@<variant>.sqlite`.
+
 For a remote home (an fsspec URL, see splat_core.store.homes) the file stays on this machine, under
 the home's local directory (`homes.local_dir`): SQLite needs a local file system.
 
@@ -47,6 +50,7 @@ from splat_core.labels.model import (
 )
 from splat_core.labels.queue import QueueMixin
 from splat_core.store import homes
+from splat_core.store.contract import DEFAULT_SAE, SAE_SEP, check_sae_name
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
@@ -77,20 +81,23 @@ class LabelStore(QueueMixin, ConsolidatedMixin):
         self._ready = False  # the file's schema checked (and made) by this object
 
     @staticmethod
-    def location(home: str | Path) -> Path:
-        """Where a home's label store lives (in the local cache, for a remote home)."""
-        return homes.local_dir(home) / "labels" / "labels.sqlite"
+    def location(home: str | Path, sae: str | None = DEFAULT_SAE) -> Path:
+        """Where a home's label store of SAE variant `sae` lives (in the local cache, for a
+        remote home)."""
+        sae = sae or DEFAULT_SAE
+        name = "labels" if sae == DEFAULT_SAE else f"labels{SAE_SEP}{check_sae_name(sae)}"
+        return homes.local_dir(home) / "labels" / f"{name}.sqlite"
 
     @classmethod
-    def exists(cls, home: str | Path) -> bool:
-        return cls.location(home).exists()
+    def exists(cls, home: str | Path, sae: str | None = DEFAULT_SAE) -> bool:
+        return cls.location(home, sae).exists()
 
     @classmethod
-    def open(cls, home: str | Path) -> LabelStore:
-        """The store of a SPLAT_HOME. Its file (and tables) are created by the first write:
-        reading a home that has no labels creates nothing, so reads work on a full or
-        read-only disk too."""
-        return cls(cls.location(home))
+    def open(cls, home: str | Path, sae: str | None = DEFAULT_SAE) -> LabelStore:
+        """The store of a SPLAT_HOME (of its SAE variant `sae`). Its file (and tables) are
+        created by the first write: reading a home that has no labels creates nothing, so
+        reads work on a full or read-only disk too."""
+        return cls(cls.location(home, sae))
 
     # --- connections and transactions ------------------------------------------------------
     def _connect(self, write: bool = True) -> sqlite3.Connection:

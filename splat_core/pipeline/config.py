@@ -7,6 +7,7 @@ possible and as plain strings otherwise.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Literal
 
@@ -15,6 +16,8 @@ from splat_core.choices import check_choices
 from splat_core.explain.search import ExplainConfig
 from splat_core.model.train import TrainConfig
 from splat_core.sae import SAEConfig
+from splat_core.store import variants
+from splat_core.store.contract import DEFAULT_SAE
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,31 @@ def load_config(profile: str = "default", overrides: list[str] | None = None) ->
             raise ValueError(f"{section}.{e}") from None
         config = replace(config, **{section: updated})
     return config
+
+
+def home_config(
+    home, profile: str, overrides: Sequence[str], sae: str = DEFAULT_SAE
+) -> SplatConfig:
+    """The config SAE variant `sae` of a home computes with: the profile and overrides, then
+    the variant's `sae.*` settings (store/variants.py; the default variant has none)."""
+    settings = variants.settings_of(home, sae)
+    try:
+        return load_config(profile, [*overrides, *settings])
+    except ValueError as e:
+        raise ValueError(f"SAE variant {sae!r}: {e}") from None
+
+
+def variant_configs(
+    home, profile: str, overrides: Sequence[str], saes: Sequence[str] | None = None
+) -> dict[str, SplatConfig]:
+    """{variant: its config} of the chosen SAE variants of a home (all, default first, when
+    `saes` is None); UnknownVariantError for a variant the home does not define."""
+    defined = variants.defined(home)
+    chosen = list(defined) if saes is None else list(dict.fromkeys(saes))
+    for name in chosen:
+        if name not in defined:
+            raise variants.UnknownVariantError(name, list(defined))
+    return {name: home_config(home, profile, overrides, name) for name in chosen}
 
 
 def _parse_value(raw: str):

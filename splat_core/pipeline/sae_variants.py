@@ -99,10 +99,8 @@ def measure_variant(
         "mean_l0": m["mean_l0"],
         "dead_fraction": m["dead_fraction"],
         "train_seconds": round(seconds, 2),
+        **planted_summary(sae, x, sample_build, builds, config),
     }
-    if builds.archetype is not None:
-        aurocs = [a["auroc"] for a in planted_auroc(sae, x, sample_build, builds, config).values()]
-        row["auroc_min"], row["auroc_median"] = min(aurocs), statistics.median(aurocs)
     if save_to is not None:
         save_sae(save_to, sae, sae_config, {k: v for k, v in m.items() if k != "history"})
     e = config.sae_eval
@@ -112,6 +110,15 @@ def measure_variant(
         and m["dead_fraction"] <= e.max_dead_fraction
     )
     return row
+
+
+def planted_summary(sae, x, sample_build, builds: BuildTable, config: SplatConfig) -> dict:
+    """The planted archetypes' AUROC, min and median over archetypes (each archetype's best
+    feature: sae/planted.py); {} for builds without planted archetypes."""
+    if builds.archetype is None:
+        return {}
+    aurocs = [a["auroc"] for a in planted_auroc(sae, x, sample_build, builds, config).values()]
+    return {"auroc_min": min(aurocs), "auroc_median": statistics.median(aurocs)}
 
 
 def variant_table(
@@ -139,6 +146,62 @@ def _quiet(_message: str) -> None:
     pass
 
 
+class PooledInputs(NamedTuple):
+    """One generation's pooled vectors and what absorption reads of its samples."""
+
+    x: np.ndarray
+    """[N, d] every pooled vector, shards in key order."""
+    presence: object
+    """bool sparse [N, vocab]: the tokens of each sample's input (absorption.token_presence)."""
+    families: dict
+    """family -> rung token ids (absorption.rung_families)."""
+    token_names: list[str]
+
+
+class SAESide(NamedTuple):
+    """One SAE over the pooled vectors: what matching and absorption read of it."""
+
+    acts: object
+    """CSRArrays [N, F] its activations (encode_csr)."""
+    decoder: np.ndarray
+    """[d, F] its unit decoder directions."""
+    absorption: dict
+    """mean_absorption_rate, its SE, n_supported and the families (analysis/absorption.py)."""
+
+
+def pooled_inputs(pooled: Mapping[str, object], samples: Mapping[str, object]) -> PooledInputs:
+    """{shard: pooled array} and {shard: SampleTable} of the same shards, read once."""
+    from splat_core.analysis.absorption import rung_families, token_presence
+    from splat_core.builds.sample_meta import SampleMeta
+
+    if sorted(pooled) != sorted(samples):
+        raise ValueError(f"pooled shards {sorted(pooled)} != samples shards {sorted(samples)}")
+    x = np.concatenate([np.asarray(pooled[k][:]) for k in sorted(pooled)])
+    meta = SampleMeta.from_tables([samples[k] for k in sorted(samples)])
+    names = [meta.vocab.id_to_token[i] for i in range(len(meta.vocab.id_to_token))]
+    return PooledInputs(x, token_presence(meta), rung_families(meta.vocab), names)
+
+
+def sae_side(sae, inputs: PooledInputs) -> SAESide:
+    """An SAE's activations, decoder and absorption over the pooled vectors."""
+    from splat_core.analysis.absorption import absorption
+    from splat_core.sae import encode_csr
+
+    acts = encode_csr(sae, inputs.x)
+    decoder = sae.decoder_directions().detach().cpu().numpy()
+    a = absorption(acts, decoder, inputs.presence, inputs.families,
+                   token_names=inputs.token_names)  # fmt: skip
+    keep = ("mean_absorption_rate", "mean_absorption_rate_se", "n_supported")
+    return SAESide(acts, decoder, {k: a[k] for k in keep} | {"families": a["families"]})
+
+
+def match_sides(side_a: SAESide, side_b: SAESide, **thresholds: float):
+    """sae/matching.py's match_features of two SAEs' sides (a FeatureMatching)."""
+    from splat_core.sae.matching import match_features
+
+    return match_features(side_a.decoder, side_b.decoder, side_a.acts, side_b.acts, **thresholds)
+
+
 def compare_saes(
     pooled: Mapping[str, object], samples: Mapping[str, object], sae_a, sae_b,
     n_examples: int = 3, **thresholds: float,
@@ -147,22 +210,9 @@ def compare_saes(
     one generation's) feature by feature (sae/matching.py: one-to-one, split, absorbed, ...),
     and each one's absorption on the rung hierarchy (analysis/absorption.py);
     `n_examples` features of each category with their children."""
-    from splat_core.analysis.absorption import absorption, rung_families, token_presence
-    from splat_core.pipeline.analysis_steps import sample_meta
-    from splat_core.sae import encode_csr
-    from splat_core.sae.matching import match_features
-
-    if sorted(pooled) != sorted(samples):
-        raise ValueError(f"pooled shards {sorted(pooled)} != samples shards {sorted(samples)}")
-    x = np.concatenate([np.asarray(pooled[k][:]) for k in sorted(pooled)])
-    acts = [encode_csr(sae, x) for sae in (sae_a, sae_b)]
-    decoders = [sae.decoder_directions().detach().numpy() for sae in (sae_a, sae_b)]
-    m = match_features(*decoders, *acts, **thresholds)
-    meta = sample_meta(samples)
-    presence, families = token_presence(meta), rung_families(meta.vocab)
-    names = [meta.vocab.id_to_token[i] for i in range(len(meta.vocab.id_to_token))]
-    absorbed = [absorption(a, d, presence, families, token_names=names)
-                for a, d in zip(acts, decoders, strict=True)]  # fmt: skip
+    inputs = pooled_inputs(pooled, samples)
+    sides = [sae_side(sae, inputs) for sae in (sae_a, sae_b)]
+    m = match_sides(*sides, **thresholds)
     by_category: dict[str, list[dict]] = {}
     for row in sorted(m.rows_a, key=lambda r: -r["n_fire"]):
         by_category.setdefault(row["category"], []).append(row)
@@ -171,9 +221,5 @@ def compare_saes(
         "counts": m.counts,
         "summary": m.summary,
         "examples": {c: rows[:n_examples] for c, rows in by_category.items()},
-        "absorption": [
-            {k: a[k] for k in ("mean_absorption_rate", "mean_absorption_rate_se", "n_supported")}
-            | {"families": a["families"]}
-            for a in absorbed
-        ],
+        "absorption": [side.absorption for side in sides],
     }

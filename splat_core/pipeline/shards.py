@@ -24,8 +24,9 @@ from typing import NamedTuple
 
 from splat_core.pipeline import steps
 from splat_core.pipeline.checks import CheckOutcome, StepResult
-from splat_core.pipeline.config import SplatConfig, load_config
+from splat_core.pipeline.config import SplatConfig, home_config
 from splat_core.store import artifacts, catalog, contract
+from splat_core.store.contract import DEFAULT_SAE
 
 WORKERS_ENV = "SPLAT_SHARD_WORKERS"
 MIN_POOL_ROWS = 20_000  # samples rows a shard: below this a worker's start-up costs more
@@ -45,6 +46,8 @@ class Settings(NamedTuple):
     home: str
     profile: str
     overrides: list[str]
+    sae: str = DEFAULT_SAE
+    """The SAE variant (store/variants.py) whose shards these are."""
 
 
 def workers_for(n_shards: int, rows_per_shard: int) -> int:
@@ -109,13 +112,13 @@ def _init_worker(threads: int) -> None:
 def run_task(task: str) -> str:
     """One shard in a worker: the task and the answer are JSON text."""
     t = json.loads(task)
-    asset, key, home = t["asset"], t["key"], t["home"]
-    config = load_config(t["profile"], t["overrides"])
+    asset, key, home, sae = t["asset"], t["key"], t["home"], t["sae"]
+    config = home_config(home, t["profile"], t["overrides"], sae)
     cat = catalog.read_catalog(home)
     opened = {}
     for dep in contract.spec(asset).deps:
         partition = key if contract.spec(dep).partitioned else None
-        opened[dep] = artifacts.open_input(home, dep, partition, cat)
+        opened[dep] = artifacts.open_input(home, contract.stored_name(dep, sae), partition, cat)
     result = SHARD_STEPS[asset](Path(t["out"]), opened, key, config)
     check = result.check
     return json.dumps({"metadata": result.metadata, "passed": check.passed,

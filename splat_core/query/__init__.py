@@ -7,6 +7,7 @@ from splat_core.query.errors import (
     DamagedError,
     MissingAssetError,
     UnknownFeatureError,
+    UnknownSAEError,
     UnknownSampleError,
 )
 from splat_core.query.examples import Example, SampleIndex, WeaponInfo
@@ -27,6 +28,7 @@ __all__ = [
     "SampleIndex",
     "Snapshot",
     "UnknownFeatureError",
+    "UnknownSAEError",
     "UnknownSampleError",
     "Variant",
     "WeaponInfo",

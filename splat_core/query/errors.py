@@ -1,13 +1,20 @@
-"""Errors of the query layer: unknown ids (KeyError-derived), missing assets, and damaged
-files (DamagedError, from the store's checksums)."""
+"""Errors of the query layer: unknown ids and SAE variants (KeyError-derived), missing
+assets, and damaged files (DamagedError, from the store's checksums)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from splat_core.store.integrity import DamagedError
+from splat_core.store.variants import UnknownVariantError
 
-__all__ = ["DamagedError", "MissingAssetError", "UnknownFeatureError", "UnknownSampleError"]
+__all__ = [
+    "DamagedError",
+    "MissingAssetError",
+    "UnknownFeatureError",
+    "UnknownSAEError",
+    "UnknownSampleError",
+]
 
 
 class UnknownFeatureError(KeyError):
@@ -43,3 +50,14 @@ class MissingAssetError(FileNotFoundError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class UnknownSAEError(UnknownVariantError):
+    """An SAE variant the served generation does not hold (completely): `known` names the
+    ones it does."""
+
+    def __init__(self, name: str, known: list[str]):
+        self.name, self.known = name, list(known)
+        held = ", ".join(self.known) or "none"
+        KeyError.__init__(self, f"SAE variant {name!r} is not in the served generation; "
+                          f"it holds: {held}")  # fmt: skip

@@ -8,6 +8,7 @@ versions are being published. Everything is loaded lazily and cached per asset v
 from __future__ import annotations
 
 import bisect
+import json
 import operator
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -29,8 +30,12 @@ from splat_core.query.snapshot import Snapshot
 from splat_core.query.tables import KeyedTable
 from splat_core.sparse import CSCStore
 from splat_core.store import contract
-from splat_core.store.artifacts import open_artifact, table_path, verified
-from splat_core.store.contract import INFLUENCE_ZARR
+from splat_core.store.artifacts import SAEComparison, open_artifact, table_path, verified
+from splat_core.store.contract import INFLUENCE_ZARR, METRICS_JSON, SAE_CONFIG
+
+# The SAE's quality measures `sae_info` reports (sae/metrics.py: metrics.json)
+SAE_INFO_METRICS = ("explained_variance", "loss_recovered", "mean_l0", "dead_fraction",
+                    "n_dead", "mse")  # fmt: skip
 
 
 class Reader(Snapshot):
@@ -113,6 +118,33 @@ class Reader(Snapshot):
             return Encoder(model, sae, *self.vocabularies)
 
         return self.cached("encoder", ("base_model", "sae", "vocab"), load)
+
+    def sae_info(self) -> dict:
+        """This snapshot's SAE variant: {"name", "arch", "n_features", "k", "metrics"} from
+        its sae version's config and metrics.json (quality measures: SAE_INFO_METRICS)."""
+
+        def load():
+            directory = self.path("sae")
+            verified(directory)
+            files = [directory / name for name in (SAE_CONFIG, METRICS_JSON)]
+            config, metrics = (json.loads(f.read_text()) if f.exists() else {} for f in files)
+            return {
+                "name": self.sae,
+                "arch": config.get("arch"),
+                "n_features": metrics.get("n_features", config.get("n_features")),
+                "k": config.get("k"),
+                "metrics": {k: metrics[k] for k in SAE_INFO_METRICS if k in metrics},
+            }
+
+        return self.cached("sae_info", ("sae",), load)
+
+    def sae_comparison(self) -> SAEComparison:
+        """The generation's `sae_comparison` (shared by every variant's reader): `variants`
+        (pyarrow, one row per SAE variant, default first), `matching` (pyarrow, every pair's
+        matched features) and `summary` (its JSON: each pair's counts, summary, absorption).
+        MissingAssetError when the generation has none."""
+        load = lambda: open_artifact(self.path("sae_comparison"))  # noqa: E731
+        return self.cached("sae_comparison", ("sae_comparison",), load)
 
     # --- features ---------------------------------------------------------------------------
     @property

@@ -7,11 +7,13 @@ vocabulary and the labels, on a connection that can reach nothing else.
 Views are named by their file in the asset contract (`feature_stats`, ..., `samples` over
 every shard, `builds`, `weapons`: the vocab asset's weapon table), plus `tokens` (vocab.json
 with each token's ability and rung) and `labels` (the label store when the connection
-opens: labels are not versioned). Each view's comment is its asset's description;
-`schema(con)` lists the views with their columns and types. Files are checked against their
-version's checksums once per snapshot, as the Reader does, and DuckDB scans them through
-Arrow datasets: DuckDB itself runs without file access (no read_csv, COPY, ATTACH, INSTALL,
-spilling) and its configuration is locked, so SQL can neither write nor read other files.
+opens: labels are not versioned). A connection sees one SAE variant: its per-SAE tables
+(`feature_stats` is that variant's) and its label store, beside the shared ones. Each view's
+comment is its asset's description; `schema(con)` lists the views with their columns and
+types. Files are checked against their version's checksums once per snapshot, as the Reader
+does, and DuckDB scans them through Arrow datasets: DuckDB itself runs without file access
+(no read_csv, COPY, ATTACH, INSTALL, spilling) and its configuration is locked, so SQL can
+neither write nor read other files.
 A connection is one thread's: open one per use (it is cheap once the snapshot checked the
 files).
 """
@@ -30,7 +32,7 @@ from splat_core.labels import LabelStore, label_table
 from splat_core.query.errors import MissingAssetError
 from splat_core.query.snapshot import Snapshot
 from splat_core.store.artifacts import verified
-from splat_core.store.contract import ASSETS, VOCAB_JSON, AssetSpec
+from splat_core.store.contract import ASSETS, DEFAULT_SAE, VOCAB_JSON, AssetSpec
 
 # Locked at connect: Arrow scans need no file access; python_enable_replacements keeps
 # Python variables of the caller from being read as tables.
@@ -59,8 +61,9 @@ def parquet_views() -> list[tuple[str, AssetSpec, str]]:
 
 
 def views(snapshot: Snapshot) -> dict[str, tuple[str, object]]:
-    """View -> (description, Arrow data) of the snapshot's assets, files checked; computed
-    once per version of the assets. Assets the generation lacks have no view."""
+    """View -> (description, Arrow data) of the snapshot's assets (its SAE variant's per-SAE
+    ones), files checked; computed once per version of the assets. Assets the generation
+    lacks have no view."""
     assets = tuple(dict.fromkeys(a.name for _, a, _ in parquet_views()))
     return snapshot.cached("sql:views", assets, lambda: _load_views(snapshot))
 
@@ -102,13 +105,16 @@ def token_table(vocab: Vocab) -> pa.Table:
     })  # fmt: skip
 
 
-def connect(source: Snapshot | str | Path, labels: bool = True) -> duckdb.DuckDBPyConnection:
-    """A locked DuckDB connection with the views of `source` (a home: its served generation;
-    a Reader or Snapshot: the generation it reads)."""
-    snapshot = source if isinstance(source, Snapshot) else Snapshot.open(source)
+def connect(
+    source: Snapshot | str | Path, labels: bool = True, sae: str = DEFAULT_SAE
+) -> duckdb.DuckDBPyConnection:
+    """A locked DuckDB connection with the views of `source` (a home: SAE variant `sae` of
+    its served generation; a Reader or Snapshot: the generation and variant it reads)."""
+    snapshot = source if isinstance(source, Snapshot) else Snapshot.open(source, sae)
     tables = dict(views(snapshot))
     if labels:
-        tables[LABELS_VIEW] = (LABELS_DOC, label_table(LabelStore.open(snapshot.home).all()))
+        store = LabelStore.open(snapshot.home, snapshot.sae)
+        tables[LABELS_VIEW] = (LABELS_DOC, label_table(store.all()))
     con = duckdb.connect(":memory:", config=CONFIG)
     for name, (doc, data) in tables.items():
         con.register(name, data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -30,11 +31,14 @@ from splat_core.store.contract import (
     CSC_ZARR,
     CSR_ZARR,
     POOLED_ZARR,
+    SAE_COMPARISON_JSON,
+    SAE_MATCHING_PARQUET,
     SAMPLES_PARQUET,
     SPECS,
     VOCAB_JSON,
     WEAPON_VOCAB_JSON,
     WEAPONS_PARQUET,
+    split_stored,
 )
 from splat_core.store.homes import HomeLike
 from splat_core.store.integrity import Verifier
@@ -157,6 +161,27 @@ def read_table_dir(directory: Path) -> pa.Table:
     return pq.read_table(table_path(directory, artifact_kind(directory)))
 
 
+class SAEComparison(NamedTuple):
+    """The `sae_comparison` asset (pipeline/analysis_steps.py: sae_comparison_step)."""
+
+    variants: pa.Table
+    """One row per SAE variant (default first): arch, width, k, EV, L0, dead fraction, ..."""
+    matching: pa.Table
+    """Every pair (sae_a before sae_b): one row per feature of sae_a, matched in sae_b."""
+    summary: dict
+    """sae_comparison.json: the variants, the settings, each pair's counts, summary and
+    absorption."""
+
+
+def read_sae_comparison_dir(directory: Path) -> SAEComparison:
+    directory = Path(directory)
+    return SAEComparison(
+        pq.read_table(table_path(directory, "sae_comparison")),
+        pq.read_table(directory / SAE_MATCHING_PARQUET),
+        json.loads((directory / SAE_COMPARISON_JSON).read_text()),
+    )
+
+
 # --- checkpoints ---------------------------------------------------------------------------
 
 
@@ -207,13 +232,16 @@ def open_artifact(directory: Path):
     """The artifact of a version directory, opened by its kind, as the IO managers hand it to
     assets: vocab -> Vocabularies, builds -> BuildTable, samples -> SampleTable, pooled ->
     zarr.Array, activations -> CSRStore, feature_store -> CSCStore (stores open lazily),
-    model and sae -> torch modules in eval mode, an analysis table -> pyarrow.Table.
+    model and sae -> torch modules in eval mode, an analysis table -> pyarrow.Table
+    (sae_comparison -> SAEComparison).
     Every file is checked against the version's checksums (DamagedError if one differs)."""
     directory = Path(directory)
     check = verified(directory).check
     kind = artifact_kind(directory)
     if kind not in BY_KIND:
         raise ValueError(f"{directory}: unknown artifact kind {kind!r}")
+    if kind == "sae_comparison":  # three files: the variants, the matching, the summary
+        return read_sae_comparison_dir(directory)
     if BY_KIND[kind].group == "analysis":
         return read_table_dir(directory)
     return _OPENERS[kind](directory, check)
@@ -233,8 +261,9 @@ _OPENERS = {
 
 def open_current(home: HomeLike, asset: str):
     """The asset's current version opened (`open_artifact`); for a partitioned asset,
-    {partition: artifact} of every materialized partition."""
-    if not SPECS[asset].partitioned:
+    {partition: artifact} of every materialized partition. `asset` may be a stored name
+    (`sae@wide`: contract.stored_name)."""
+    if not SPECS[split_stored(asset)[0]].partitioned:
         return open_artifact(catalog.current_path(home, asset))
     keys = sorted(catalog.read_catalog(home).get(asset, {}).get("partitions", {}))
     return {k: open_artifact(catalog.current_path(home, asset, k)) for k in keys}

@@ -12,6 +12,7 @@ A version directory holds `artifact.json` ({"kind", "format", ...}) plus the ass
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -36,6 +37,8 @@ POOLED_ZARR = "pooled.zarr"
 CSR_ZARR = "csr.zarr"
 CSC_ZARR = "csc.zarr"
 INFLUENCE_ZARR = "influence.zarr"
+SAE_MATCHING_PARQUET = "sae_matching.parquet"  # sae_comparison: every pair's matched features
+SAE_COMPARISON_JSON = "sae_comparison.json"  # sae_comparison: each pair's counts, absorption
 VOCAB_FILES = (VOCAB_JSON, WEAPON_VOCAB_JSON)  # beside builds and samples: they decode them
 INTACT = "every published file matches the version's checksums (MANIFEST.json)"
 
@@ -74,6 +77,10 @@ class AssetSpec:
     """Analysis tables: the column rows are grouped by (feature_id, or token_id)."""
     part: str | None = None
     """Feature tables: the short name of the Reader method, API path and summary part."""
+    per_sae: bool = False
+    """One per SAE variant: the `sae` asset and everything computed from it (set below)."""
+    across_saes: bool = False
+    """Reads every SAE variant at once (one version for the home, not one per variant)."""
 
     def __post_init__(self) -> None:
         if not self.kind:
@@ -169,17 +176,67 @@ ASSETS: tuple[AssetSpec, ...] = (
         "samples, zeros included).")),
     _table("feature_map", ("sae",), part="map", description=(
         "Every feature's decoder direction placed in 2-D (UMAP, cosine; PCA fallback).")),
+    AssetSpec(
+        "sae_comparison", "analysis", "parquet_io", "parquet",
+        ("sae_comparison.parquet", SAE_MATCHING_PARQUET, SAE_COMPARISON_JSON),
+        "Every SAE variant's quality side by side; each pair's features matched (one-to-one, "
+        "split, absorbed) with their absorption on the rung hierarchy.",
+        (Check("sae_comparison_valid", "one row per variant, finite metrics, matched "
+                                       "features within each SAE"),),
+        deps=("sae", "pooled", "samples", "builds", "base_model"), across_saes=True,
+    ),
 )  # fmt: skip
 
+
+def _per_sae(assets: tuple[AssetSpec, ...]) -> set[str]:
+    """`sae` and every asset computed from it, directly or not."""
+    out = {"sae"}
+    for a in assets:  # graph order: inputs first
+        if out & set(a.deps) and not a.across_saes:
+            out.add(a.name)
+    return out
+
+
 # Every asset also has an integrity check: its published files against their checksums.
-ASSETS = tuple(replace(a, checks=(*a.checks, Check(f"{a.name}_intact", INTACT))) for a in ASSETS)
+ASSETS = tuple(replace(a, checks=(*a.checks, Check(f"{a.name}_intact", INTACT)),
+                       per_sae=a.name in _per_sae(ASSETS)) for a in ASSETS)  # fmt: skip
 SPECS: dict[str, AssetSpec] = {a.name: a for a in ASSETS}
 BY_KIND: dict[str, AssetSpec] = {a.kind: a for a in ASSETS}
 ASSET_NAMES: tuple[str, ...] = tuple(SPECS)
 SHARD_ASSETS: tuple[str, ...] = tuple(a.name for a in ASSETS if a.partitioned)
+PER_SAE_ASSETS: tuple[str, ...] = tuple(a.name for a in ASSETS if a.per_sae)
 ANALYSIS_ASSETS: tuple[str, ...] = tuple(a.name for a in ASSETS if a.group == "analysis")
 FEATURE_TABLES: tuple[str, ...] = tuple(a.name for a in ASSETS if a.part)
 TABLE_OF_PART: dict[str, str] = {a.part: a.name for a in ASSETS if a.part}
+
+
+# --- SAE variants: several SAEs of one home, each with its own per-SAE assets ------------------
+# The default variant keeps the plain names (`sae/`, `activations/000/`, ...); another one's
+# assets live beside them as `<asset>@<variant>` (`sae@wide/`, `activations@wide/000/`), and
+# share everything before the SAE (builds, model, samples, pooled vectors).
+DEFAULT_SAE = "default"
+SAE_SEP = "@"
+SAE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")  # a path part, S3 key and partition key
+
+
+def check_sae_name(name: str) -> str:
+    if not SAE_NAME.match(name):
+        raise ValueError(f"SAE variant name {name!r}: use 1-40 letters, digits, '-' or '_', "
+                         "starting with a letter or digit")  # fmt: skip
+    return name
+
+
+def stored_name(asset: str, sae: str = DEFAULT_SAE) -> str:
+    """The directory (and catalog key) of an asset of SAE variant `sae`."""
+    if sae == DEFAULT_SAE or not SPECS[asset].per_sae:
+        return asset
+    return f"{asset}{SAE_SEP}{check_sae_name(sae)}"
+
+
+def split_stored(name: str) -> tuple[str, str]:
+    """(asset, SAE variant) of a directory name: `feature_stats@wide` -> (feature_stats, wide)."""
+    asset, sep, sae = name.partition(SAE_SEP)
+    return asset, (sae if sep else DEFAULT_SAE)
 
 
 def check_names(names) -> None:

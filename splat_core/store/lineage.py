@@ -19,7 +19,7 @@ import json
 import os
 from dataclasses import asdict, is_dataclass
 
-from splat_core.store.contract import SPECS
+from splat_core.store.contract import SPECS, split_stored, stored_name
 
 # The config sections each asset's step reads (a changed section makes the asset stale).
 CONFIG_SECTIONS = {
@@ -33,6 +33,7 @@ CONFIG_SECTIONS = {
     "feature_store": ("store",),
     "feature_map": ("feature_map",),
     "feature_explanations": ("explain",),  # its step reads only the explain section
+    "sae_comparison": ("analysis", "train", "sae_eval"),  # loss recovered: held-out builds
 }
 ANALYSIS_SECTIONS = ("analysis",)  # the other analysis assets
 
@@ -46,19 +47,33 @@ def key_of(asset: str, partition: str | None) -> str:
 
 
 def input_keys(asset: str, partition: str | None, catalog: dict) -> list[str]:
-    """The catalog keys an asset (partition) is computed from, per the contract."""
-    spec = SPECS.get(asset)
+    """The catalog keys an asset (partition) is computed from, per the contract. `asset` is
+    a stored name: a per-SAE asset of a variant reads that variant's per-SAE inputs, and an
+    asset that reads a per-SAE asset without being one reads every variant of it."""
+    base, sae = split_stored(asset)
+    spec = SPECS.get(base)
     if spec is None:
         return []
     keys = []
     for dep in spec.deps:
-        if not SPECS[dep].partitioned:
-            keys.append(dep)
-        elif partition is not None and spec.partitioned:
-            keys.append(f"{dep}/{partition}")
-        else:
-            keys += [f"{dep}/{p}" for p in sorted(catalog.get(dep, {}).get("partitions", {}))]
+        for name in _dep_names(dep, sae if spec.per_sae else None, catalog):
+            if not SPECS[dep].partitioned:
+                keys.append(name)
+            elif partition is not None and spec.partitioned:
+                keys.append(f"{name}/{partition}")
+            else:
+                keys += [f"{name}/{p}" for p in sorted(catalog.get(name, {}).get("partitions", {}))]
     return keys
+
+
+def _dep_names(dep: str, sae: str | None, catalog: dict) -> list[str]:
+    """The stored names of input `dep`: its own; the variant's (a per-SAE reader); every
+    variant's in the catalog (a reader of all SAEs)."""
+    if not SPECS[dep].per_sae:
+        return [dep]
+    if sae is not None:
+        return [stored_name(dep, sae)]
+    return sorted(n for n in catalog if split_stored(n)[0] == dep)
 
 
 def entries(catalog: dict) -> dict[str, dict]:
@@ -96,6 +111,7 @@ def config_fingerprint(asset: str, config) -> str | None:
     """16 hex digits over the config sections the asset's step reads (None: not known)."""
     if config is None:
         return None
+    asset = split_stored(asset)[0]
     spec = SPECS.get(asset)
     sections = CONFIG_SECTIONS.get(asset) or (
         ANALYSIS_SECTIONS if spec and spec.group == "analysis" else ()

@@ -73,6 +73,8 @@ def health(r: ReaderDep, state: StateDep):
         generation=r.generation,
         versions=r.versions,
         problem=problem,
+        sae=r.sae,
+        saes=r.saes,
     )
 
 
@@ -83,7 +85,7 @@ def features(r: ReaderDep):
 
 def _answer(cache: AnswerCache, r: Reader, kind: str, params: tuple, build) -> tuple:
     """(body, build ms, cache hit): large answers are kept in the byte-bounded answer cache,
-    keyed by the data version they were read from."""
+    keyed by the data version and SAE variant they were read from."""
     timing = {"ms": 0.0}
 
     def timed_build():
@@ -92,7 +94,7 @@ def _answer(cache: AnswerCache, r: Reader, kind: str, params: tuple, build) -> t
         timing["ms"] = (time.perf_counter() - start) * 1000
         return body
 
-    body, hit = cache.get_or_build((r.data_version, kind, *params), timed_build)
+    body, hit = cache.get_or_build((r.data_version, r.sae, kind, *params), timed_build)
     return body, timing["ms"], hit
 
 

@@ -10,6 +10,7 @@ from splat_ui.views import (
     intervals,
     neighbors,
     overview,
+    sae_compare,
     steer,
     sweeps,
     tokens,
@@ -32,4 +33,5 @@ VIEWS = {
     "Interactions": causal.render,
     "Validate": validation.render,
     "All features": features.render,
+    "SAEs": sae_compare.render,
 }

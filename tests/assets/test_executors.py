@@ -73,4 +73,9 @@ def test_the_all_assets_job_is_reconstructable(monkeypatch, tmp_path):
     monkeypatch.setenv("SPLAT_EXECUTOR", "inprocess")
     job = dg.reconstructable(all_assets_job).get_definition()
     assert job.name == definitions.MATERIALIZE_ALL and job.executor_def.name == "in_process"
-    assert {k.path[-1] for k in job.asset_layer.executable_asset_keys} >= {"samples", "sae"}
+    assert {k.path[-1] for k in job.asset_layer.executable_asset_keys} >= {"samples", "pooled"}
+    # the per-SAE stages have their own jobs (one partitioning each)
+    sae = dg.reconstructable(definitions.sae_job).get_definition()
+    assert {k.path[-1] for k in sae.asset_layer.executable_asset_keys} >= {"sae", "feature_store"}
+    shards = dg.reconstructable(definitions.sae_shards_job).get_definition()
+    assert {k.path[-1] for k in shards.asset_layer.executable_asset_keys} == {"activations"}

@@ -11,12 +11,13 @@ import zarr
 from dagster._utils.test.data_versions import get_stale_status_resolver  # pinned dagster
 
 from splat_assets import definitions
+from splat_assets.partitions import location
 from splat_assets.resources import SplatSettings
 from splat_assets.runner import materialize_graph
 from splat_core.pipeline import steps
 from splat_core.pipeline.code_versions import asset_code_version
 from splat_core.pipeline.freshness import stale_assets
-from splat_core.store import catalog, integrity
+from splat_core.store import catalog, contract, integrity, lineage
 from splat_core.store.artifacts import open_artifact
 from splat_core.store.contract import ANALYSIS_ASSETS
 from tests.helpers import shard_entries
@@ -61,10 +62,11 @@ def test_feature_store_matches_the_shards(materialized):
 
 
 def _run_checks(defs, instance, asset: str):
+    tags = {"dagster/partition": "default"} if contract.spec(asset).per_sae else {}
     result = dg.materialize(
         [*defs.assets, *defs.asset_checks],
         selection=dg.AssetSelection.checks_for_assets(asset),
-        instance=instance, resources=defs.resources, raise_on_error=False,
+        instance=instance, resources=defs.resources, raise_on_error=False, tags=tags,
     )  # fmt: skip
     return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
 
@@ -111,7 +113,7 @@ def test_backfill_of_all_shards_through_the_multiprocess_executor(materialized, 
     monkeypatch.setenv("SPLAT_HOME", str(home))
     monkeypatch.setenv("SPLAT_PROFILE", "tiny")
     monkeypatch.setenv("SPLAT_OVERRIDES", ";".join(TINY))
-    before = {k: catalog.current_path(home, "activations", k) for k in ("000", "001")}
+    before = {k: catalog.current_path(home, "pooled", k) for k in ("000", "001")}
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         for key in ("000", "001"):
             result = dg.execute_job(
@@ -120,12 +122,13 @@ def test_backfill_of_all_shards_through_the_multiprocess_executor(materialized, 
             )  # fmt: skip
             assert result.success
             assert result.dagster_run.tags["dagster/partition"] == key
-        materialized_keys = instance.get_materialized_partitions(dg.AssetKey("activations"))
+        # the shared shards; each SAE variant's activations follow by automation
+        materialized_keys = instance.get_materialized_partitions(dg.AssetKey("pooled"))
         assert materialized_keys == {"000", "001"}
         engine = [e for e in instance.all_logs(result.run_id) if e.dagster_event
                   and "multiprocess" in (e.message or "").lower()]  # fmt: skip
         assert engine, "the run did not go through the multiprocess executor"
-    after = {k: catalog.current_path(home, "activations", k) for k in ("000", "001")}
+    after = {k: catalog.current_path(home, "pooled", k) for k in ("000", "001")}
     assert all(after[k] != before[k] for k in after)  # new versions were published
 
 
@@ -166,9 +169,9 @@ def _statuses(defs, instance) -> dict[str, str]:
     for a in defs.assets:
         for key in a.keys:
             parts = a.partitions_def.get_partition_keys() if a.partitions_def else [None]
-            for p in parts:
-                name = key.path[-1] + (f"/{p}" if p else "")
-                out[name] = resolver.get_status(key, p).value
+            for p in parts:  # named as in the catalog: "activations/000", "sae"
+                where = location(key.path[-1], p)
+                out[lineage.key_of(where.stored, where.shard)] = resolver.get_status(key, p).value
     return out
 
 
@@ -182,7 +185,8 @@ def test_every_asset_has_a_code_version_and_reports_its_content_as_data_version(
         tags = event.asset_materialization.tags
         entry = catalog.read_catalog(home)[name]
         if "partitions" in entry:  # one run computed every shard: one version over them all
-            prints = {k: p["fingerprint"] for k, p in entry["partitions"].items()}
+            prefix = "default|" if contract.spec(name).per_sae else ""  # Dagster's partition keys
+            prints = {prefix + k: p["fingerprint"] for k, p in entry["partitions"].items()}
             fingerprint = integrity.fingerprint_of(prints)
         else:
             fingerprint = entry["fingerprint"]
@@ -194,7 +198,8 @@ def test_one_run_computes_every_shard_of_a_stage(materialized):
     home, defs, instance, _ = materialized
     for name in ("samples", "pooled", "activations"):
         records = instance.fetch_materializations(dg.AssetKey(name), limit=10).records
-        assert {r.partition_key for r in records} == {"000", "001"}
+        prefix = "default|" if name == "activations" else ""  # by SAE variant and shard
+        assert {r.partition_key for r in records} == {prefix + "000", prefix + "001"}
         assert len({r.run_id for r in records}) == 1  # a single-run backfill of both shards
         checks = instance.event_log_storage.get_asset_check_execution_history(
             dg.AssetCheckKey(dg.AssetKey(name), f"{name}_intact"), limit=5)  # fmt: skip
@@ -222,7 +227,7 @@ def test_a_changed_sae_marks_exactly_its_dependents_stale_then_one_run_brings_th
     statuses = _statuses(changed, instance)
     # Dagster marks what reads the SAE; splat's plan also what reads those (transitively)
     direct = {"activations/000", "activations/001", "feature_store", "feature_influence",
-              "feature_neighbors", "feature_map"}  # fmt: skip
+              "feature_neighbors", "feature_map", "sae_comparison"}  # fmt: skip
     dependents = direct | {"feature_stats", "feature_histograms", "feature_tokens",
                            "feature_weapons", "feature_explanations",
                            "feature_correlations"}  # fmt: skip
@@ -231,7 +236,7 @@ def test_a_changed_sae_marks_exactly_its_dependents_stale_then_one_run_brings_th
     assert set(stale_assets(catalog.read_catalog(home), config)) == dependents
     run = materialize_graph(changed, instance, None, lambda _m: None)  # incremental
     assert set(run.seconds) == {k.split("/")[0] for k in dependents}
-    assert {"sae", "pooled [000]", "samples [001]", "token_idf"} <= set(run.up_to_date)
+    assert {"sae [default]", "pooled [000]", "samples [001]", "token_idf"} <= set(run.up_to_date)
     assert set(_statuses(changed, instance).values()) == {"FRESH"}
     assert stale_assets(catalog.read_catalog(home), config) == {}
     # and again: nothing left to do

@@ -89,7 +89,7 @@ def test_next_builds_the_queue_from_feature_counts(capsys, empty_home, monkeypat
 
     class FakeReader:
         @classmethod
-        def open(cls, _home):
+        def open(cls, _home, _sae="default"):
             return cls()
 
         def __enter__(self):
@@ -112,7 +112,7 @@ def test_next_builds_the_queue_from_feature_counts(capsys, empty_home, monkeypat
 
 
 def test_feature_ids_are_range_checked_when_a_store_exists(capsys, empty_home, monkeypatch):
-    monkeypatch.setattr(labels_cli, "n_features", lambda _home: 10)
+    monkeypatch.setattr(labels_cli, "n_features", lambda _home, _sae="default": 10)
     for argv in (["set", "10", "--name", "x"], ["show", "12"], ["add", "1,10"], ["skip", "10"]):
         code, _, err = run(capsys, empty_home, *argv)
         assert code == 2 and "unknown feature id" in err and "[0, 10)" in err, argv

@@ -17,11 +17,11 @@ from splat_cli.bench.dense_zarr import (
     write_dense_rows,
     write_sample_major,
 )
+from splat_cli.bench.seed_store import SEED_ANALYSIS as ANALYSIS_ASSETS  # what a seed store feeds
 from splat_cli.bench.seed_store import sample_plan, write_seed_store
 from splat_core.query import Reader
 from splat_core.sparse import check_csc, check_csr, open_csc
 from splat_core.store import catalog
-from splat_core.store.contract import ANALYSIS_ASSETS
 from tests.helpers import seed_map_by_pca
 
 SMALL = {"n_samples": 20_000, "n_features": 512, "n_shards": 2, "active_per_sample": 64,

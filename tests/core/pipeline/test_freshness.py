@@ -1,7 +1,7 @@
 """Which shards the schedule backfills: from lineage, not timestamps."""
 
 from splat_core.pipeline.config import load_config
-from splat_core.pipeline.freshness import stale_partitions, why_stale
+from splat_core.pipeline.freshness import stale_partitions, why_stale, why_stale_asset
 from splat_core.store.lineage import config_fingerprint
 
 CONFIG = load_config("tiny")
@@ -37,9 +37,10 @@ def test_fresh_shards_are_left_alone():
 
 def test_missing_and_changed_inputs_make_shards_stale():
     assert why_stale(home(parts=("000",)), "001") == "samples/001 is not materialized"
-    # a new SAE (other content): every shard's activations were computed from the old one
-    assert stale_partitions(home(sae="s2"), ["000", "001"]) == ["000", "001"]
-    assert "sae changed since" in why_stale(home(sae="s2"), "000")
+    # a new SAE (other content) leaves the shared shards alone: the schedule backfills
+    # samples and pooled; each SAE variant's activations follow their SAE (stale_assets)
+    assert stale_partitions(home(sae="s2"), ["000", "001"]) == []
+    assert "sae changed since" in why_stale_asset(home(sae="s2"), "activations", "000")
     # one shard's samples recomputed with other content: only that shard
     changed = home(samples_fp={"001": "other"})
     assert stale_partitions(changed, ["000", "001"]) == ["001"]

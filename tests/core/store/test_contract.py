@@ -11,7 +11,8 @@ from splat_core.store import contract
 KEYS = ["vocab", "builds", "base_model", "samples", "pooled", "sae", "activations",
         "feature_store", "feature_stats", "feature_histograms", "token_idf", "feature_tokens",
         "feature_weapons", "feature_influence", "feature_neighbors",
-        "feature_explanations", "feature_correlations", "feature_map"]  # fmt: skip
+        "feature_explanations", "feature_correlations", "feature_map",
+        "sae_comparison"]  # fmt: skip
 
 
 def test_asset_keys_in_graph_order():
@@ -42,7 +43,8 @@ def test_files_of_a_version_directory():
     for name in KEYS[8:]:
         spec = contract.spec(name)
         assert spec.table_file == f"{name}.parquet" == spec.files[0]
-        assert spec.key == ("token_id" if name == "token_idf" else "feature_id")
+        keys = {"token_idf": "token_id", "sae_comparison": None}  # one row per SAE variant
+        assert spec.key == keys.get(name, "feature_id")
         assert [c.name for c in spec.checks] == [f"{name}_valid", f"{name}_intact"]
 
 
