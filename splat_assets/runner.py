@@ -81,18 +81,20 @@ def run_stages(
     wait_s: float = 0.0,
     configs: Mapping | None = None,
     force: bool = False,
+    shared=None,
 ) -> GraphRun:
     """Every stage in order, as one writer of the home (a second writer is refused,
     WriterBusy, or waited for up to `wait_s`); a failed run or a failed check stops the
     graph there. Readers keep the previous generation until the graph is consistent.
 
     A per-SAE stage runs for each SAE variant of `configs` ({variant: SplatConfig}, the
-    default's first; without it the default variant, not compared by settings). Only what
+    default's first; without it the default variant, not compared by settings); the shared
+    assets are planned with `shared` (the profile's config). Only what
     is missing or stale runs (pipeline/freshness.py), unless `force`; each stage is planned
     after the one before published, so an upstream recompute with identical content leaves
     its dependents skipped."""
     with publishing.writing(home, wait_s) as owner:
-        plan = Plan(home, configs or {DEFAULT_SAE: None}, force)
+        plan = Plan(home, configs or {DEFAULT_SAE: None}, force, shared)
         return _run_stages(launch, {WRITER_TAG: owner}, partition_keys, select, progress, plan)
 
 
@@ -100,8 +102,9 @@ class Plan:
     """Which assets of a stage to run for a partition: the stale ones and what depends on
     them within the stage (planned before the stage, so they cannot know yet)."""
 
-    def __init__(self, home: str, configs: Mapping, force: bool):
+    def __init__(self, home: str, configs: Mapping, force: bool, shared=None):
         self.home, self.configs, self.force = home, dict(configs), force
+        self.shared = shared if shared is not None else self.configs.get(DEFAULT_SAE)
         self.up_to_date: list[str] = []
 
     def todo(self, names: list[str], key: str | None) -> list[str]:
@@ -113,7 +116,7 @@ class Plan:
         for name in names:  # graph order: a dependency comes first
             deps = set(SPECS[name].deps) & chosen
             where = location(name, key)
-            config = self.configs[where.sae]
+            config = self.configs[where.sae] if SPECS[name].per_sae else self.shared
             if deps or why_stale_asset(cat, where.stored, where.shard, config) is not None:
                 chosen.add(name)
         return [n for n in names if n in chosen]
@@ -247,7 +250,7 @@ def materialize_graph(
         raise ValueError(f"SAE variants {late} were defined after these Dagster definitions "
                          "loaded: reload them (build_definitions, or the UI's Reload)")  # fmt: skip
     return run_stages(launch, settings.home, keys.get_partition_keys(), select, progress, wait_s,
-                      configs, force)  # fmt: skip
+                      configs, force, settings.config())  # fmt: skip
 
 
 def execute_graph(
@@ -271,7 +274,7 @@ def execute_graph(
     settings = default_settings()
     configs = variant_configs(settings.home_path(), settings.profile, settings.overrides, saes)
     return run_stages(launch, settings.home, shard_keys(), select, progress,
-                      configs=configs, force=force).run_ids  # fmt: skip
+                      configs=configs, force=force, shared=settings.config()).run_ids  # fmt: skip
 
 
 def _step_seconds(result) -> dict[str, float]:

@@ -32,7 +32,7 @@ def _dominates(o: dict, row: dict) -> bool:
 
 
 def pairs(comparison: SAEComparison) -> list[tuple[str, str]]:
-    """The matched pairs (a, b), a listed before b."""
+    """The matched pairs (a, b): the narrower SAE first (analysis_steps.pair_order)."""
     return [(p["sae_a"], p["sae_b"]) for p in comparison.summary.get("pairs", [])]
 
 

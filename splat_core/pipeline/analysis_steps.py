@@ -162,7 +162,7 @@ def sae_comparison_step(
 ) -> StepResult:
     """Every SAE variant of the home side by side (`sae_comparison.parquet`: one row per
     variant, default first: arch, width, k, explained variance, mean L0, dead fraction over
-    every pooled vector, and its absorption), every pair (a before b) matched feature by
+    every pooled vector, and its absorption), every pair (pair_order) matched feature by
     feature (`sae_matching.parquet`: one row per feature of a, sae/matching.py's rows_a) and
     each pair's counts, summary and absorption (`sae_comparison.json`). `inputs["sae"]` is
     {variant: module} (one module: the default variant). With the base model and builds
@@ -187,20 +187,19 @@ def sae_comparison_step(
     thresholds = MatchThresholds()
     names = list(saes)
     pairs, tables = [], []
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            progress(f"sae_comparison: matching {a} with {b}")
-            m = match_sides(sides[a], sides[b], **thresholds._asdict())
-            tables.append(matching_table(a, b, m.rows_a))
-            pairs.append({
-                "sae_a": a, "sae_b": b,
-                "n_features": [saes[a].n_features, saes[b].n_features],
-                "counts": m.counts, "summary": m.summary,
-                "absorption": [sides[a].absorption, sides[b].absorption],
-            })  # fmt: skip
+    for a, b in pair_order({n: saes[n].n_features for n in saes}):
+        progress(f"sae_comparison: matching {a} with {b}")
+        m = match_sides(sides[a], sides[b], **thresholds._asdict())
+        tables.append(matching_table(a, b, m.rows_a))
+        pairs.append({
+            "sae_a": a, "sae_b": b,
+            "n_features": [saes[a].n_features, saes[b].n_features],
+            "counts": m.counts, "summary": m.summary,
+            "absorption": [sides[a].absorption, sides[b].absorption],
+        })  # fmt: skip
     matching = pa.concat_tables(tables) if tables else matching_table("", "", []).slice(0, 0)
     summary = {
-        "variants": names,
+        "variants": list(saes),
         "settings": {"thresholds": thresholds._asdict(), "n_samples": int(len(pooled.x)),
                      "categories": list(A_CATEGORIES),
                      "absorption": "analysis/absorption.py defaults"},
@@ -331,11 +330,19 @@ def check_histograms(table: pa.Table, csc) -> CheckOutcome:
     return outcome
 
 
+def pair_order(width: Mapping[str, int]) -> list[tuple[str, str]]:
+    """Every pair of variants ({variant: n_features}), the narrower first (ties: in the
+    order given): split and absorbed describe a feature of the smaller dictionary against
+    the larger one."""
+    names = sorted(width, key=lambda n: width[n])  # stable: ties keep their order
+    return [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+
+
 def check_sae_comparison(
     variants: pa.Table, matching: pa.Table, expected: Mapping[str, int] | None = None
 ) -> CheckOutcome:
     """One row per variant (those `expected` names, {variant: n_features}, in its order),
-    finite EV, L0 and dead fraction; every pair a-before-b matched with one row per feature
+    finite EV, L0 and dead fraction; every pair (pair_order) matched with one row per feature
     of a, feature_a < a's width, best_b, children and absorbers < b's width (best_b -1:
     none)."""
     problems = []
@@ -349,7 +356,7 @@ def check_sae_comparison(
         values = np.asarray(variants.column(name).to_pylist(), dtype=float)
         if len(values) and not np.isfinite(values).all():
             problems.append(f"{name} not finite")
-    want = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    want = pair_order(width)
     a_col, b_col = matching.column("sae_a").to_pylist(), matching.column("sae_b").to_pylist()
     got = list(dict.fromkeys(zip(a_col, b_col, strict=True)))
     if got != want:

@@ -15,6 +15,7 @@ from splat_assets.resources import SplatSettings
 from splat_cli.main import main
 from splat_core.pipeline.config import variant_configs
 from splat_core.pipeline.freshness import stale_assets
+from splat_core.query import Reader
 from splat_core.store import catalog, generations, variants
 from splat_core.store.contract import PER_SAE_ASSETS, stored_name
 from tests.variant_home import ALT, ALT_FEATURES, ALT_SETTINGS
@@ -101,8 +102,6 @@ def test_variant_names_are_path_and_partition_safe(tmp_path, name):
 
 
 def test_the_comparison_measures_each_variant_as_its_sae_asset_did(variant_home):
-    from splat_core.query import Reader
-
     rows = {r["sae"]: r for r in Reader.open(variant_home).sae_comparison().variants.to_pylist()}
     assert list(rows) == ["default", ALT]
     for name, row in rows.items():
@@ -110,3 +109,19 @@ def test_the_comparison_measures_each_variant_as_its_sae_asset_did(variant_home)
                               / "metrics.json").read_text())  # fmt: skip
         for key in ("loss_recovered", "explained_variance", "mean_l0", "dead_fraction"):
             assert row[key] == pytest.approx(metrics[key], rel=1e-5, abs=1e-6), (name, key)
+
+
+def test_materialize_one_new_variant_leaves_the_others_alone(variant_home, tmp_path, capsys):
+    home = shutil.copytree(variant_home, tmp_path / "home", symlinks=True)
+    before = generations.served(home)["versions"]
+    assert main(["materialize", "--sae-variant", "wide features=16 k=2", "--home", str(home),
+                 "--profile", "tiny"]) == 0  # fmt: skip
+    after = generations.served(home)["versions"]
+    changed = {k for k in after if before.get(k) != after[k]}
+    assert {k.split("/")[0] for k in changed} == {
+        *(stored_name(a, "wide") for a in PER_SAE_ASSETS), "sae_comparison"}  # fmt: skip
+    rows = Reader.open(home).sae_comparison().variants.to_pylist()
+    assert [(r["sae"], r["n_features"], r["k"]) for r in rows][2] == ("wide", 16, 2)
+    capsys.readouterr()
+    assert main(["materialize", "--sae", "wide", "--home", str(home), "--profile", "tiny"]) == 0
+    assert "up to date" in capsys.readouterr().out

@@ -18,6 +18,8 @@ from tests.variant_home import (
     private_copy,
 )
 
+A, B = ALT, "default"  # the pair's order: the narrower SAE first (alt: 32 features, 64)
+
 
 def ran(app):
     app.run()
@@ -48,8 +50,8 @@ def test_every_variant_reader_reads_the_same_comparison(comparison_home):
     assert c.variants.equals(alt.sae_comparison().variants)
     assert c.variants.column("sae").to_pylist() == ["default", ALT]
     assert c.variants.column("n_features").to_pylist() == [default.n_features, ALT_FEATURES]
-    assert sae_compare.pairs(c) == [("default", ALT)]
-    assert c.matching.num_rows == default.n_features
+    assert sae_compare.pairs(c) == [(A, B)]
+    assert c.matching.num_rows == ALT_FEATURES  # one row per feature of A (alt)
 
 
 def test_a_home_without_it_raises_missing(investigation_reader):
@@ -69,22 +71,20 @@ def test_a_home_of_one_variant_compares_nothing(tiny_reader):
 def test_the_rows_join_the_matching_with_both_sides_tokens(comparison_home):
     readers = {"default": Reader.open(comparison_home), ALT: Reader.open(comparison_home, sae=ALT)}
     c = readers["default"].sae_comparison()
-    stored = {r["feature_a"]: r for r in c.matching.to_pylist()}
+    stored = {r["feature_a"]: r for r in c.matching.to_pylist()}  # the one pair: A's rows
     for category in A_CATEGORIES:
-        rows = sae_compare.category_rows(c, "default", ALT, category, readers, limit=1000)
-        assert len(rows) == sae_compare.pair_summary(c, "default", ALT)["counts"][category]
+        rows = sae_compare.category_rows(c, A, B, category, readers, limit=1000)
+        assert len(rows) == sae_compare.pair_summary(c, A, B)["counts"][category]
         assert [r["n_fire"] for r in rows] == sorted((r["n_fire"] for r in rows), reverse=True)
         for row in rows:
             want = stored[row["feature_a"]]
             assert want["category"] == category
             assert row["matched_b"] == sae_compare.matched(want)
             assert row["feature_b"] == (row["matched_b"][0] if row["matched_b"] else -1)
-            top = [
-                t for t in readers["default"].tokens(row["feature_a"]) if t["kind"] == "enhancer"
-            ]
+            top = [t for t in readers[A].tokens(row["feature_a"]) if t["kind"] == "enhancer"]
             assert len(row["tokens_a"]) == min(3, len(top))
             if row["feature_b"] >= 0:
-                assert row["tokens_b"] == sae_compare.top_tokens(readers[ALT], row["feature_b"])
+                assert row["tokens_b"] == sae_compare.top_tokens(readers[B], row["feature_b"])
 
 
 def test_pareto_front_flags():
@@ -111,20 +111,20 @@ def test_pick_the_pair_and_a_category_and_open_a_match(compare_app):
     variants = next(d.value for d in app.dataframe if "explained_variance" in d.value)
     assert list(variants["sae"]) == ["default", ALT]
     a, b = app.selectbox(key="saes_a"), app.selectbox(key="saes_b")
-    assert a.options == ["default"] and b.options == [ALT]
-    a.select("default")
+    assert a.options == [A] and b.options == [B]
+    a.select(A)
     ran(app)
-    app.selectbox(key="saes_b").select(ALT)
+    app.selectbox(key="saes_b").select(B)
     ran(app)
     shown = metrics(app)
     for category in A_CATEGORIES:
         assert shown[category] == f"{summary['counts'][category]:,}"
     assert shown["MMCS"] == f"{summary['summary']['mmcs']:.3f}"
-    assert shown["absorption · default"] == (
+    assert shown[f"absorption · {A}"] == (
         "-" if summary["absorption"][0]["mean_absorption_rate"] is None
         else f"{summary['absorption'][0]['mean_absorption_rate']:.3f}"
     )  # fmt: skip
-    picker = app.selectbox(key=f"saes_category_default_{ALT}")
+    picker = app.selectbox(key=f"saes_category_{A}_{B}")
     present = [c for c in A_CATEGORIES if summary["counts"][c]]
     assert picker.options == [f"{c} ({summary['counts'][c]:,})" for c in present]
     with_match = [c for c in present if c not in ("unmatched_a", "dead")]
@@ -132,15 +132,15 @@ def test_pick_the_pair_and_a_category_and_open_a_match(compare_app):
     picker.select(category)
     ran(app)
     n = summary["counts"][category]
-    assert any(f"{min(n, 20)} of {n:,} features of default in `{category}`" in c.value
+    assert any(f"{min(n, 20)} of {n:,} features of {A} in `{category}`" in c.value
                for c in app.caption)  # fmt: skip
-    buttons = [x for x in app.button if x.key and x.key.startswith(f"saes_open_b_default_{ALT}_")]
+    buttons = [x for x in app.button if x.key and x.key.startswith(f"saes_open_b_{A}_{B}_")]
     if not buttons:  # no B match in this category: open an A feature instead
         button = next(x for x in app.button if x.key and x.key.startswith("saes_open_a_"))
-        sae, f = "default", int(button.key.rsplit("_", 1)[1])
+        sae, f = A, int(button.key.rsplit("_", 1)[1])
     else:
         button = buttons[0]
-        sae, f = ALT, int(button.label.split("#")[1])
+        sae, f = B, int(button.label.split("#")[1])
     button.click()
     ran(app)
     assert app.session_state["sae"] == sae and app.session_state["feature"] == f
