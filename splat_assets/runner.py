@@ -134,10 +134,8 @@ class Plan:
             names = self.todo(stage, None)
             self.up_to_date += [n for n in stage if n not in names]
             return [(names, [])] if names else []
-        groups = [[multi_key(v, k) for k in shards] for v in self.configs] if per_sae and by_shard \
-            else [[v] for v in self.configs] if per_sae else [list(shards)]  # fmt: skip
         runs = []
-        for keys in groups:
+        for keys in _partition_groups(kind, list(self.configs), shards):
             todo = {key: self.todo(stage, key) for key in keys}
             names = [n for n in stage if any(n in todo[k] for k in keys)]
             found = [(names, list(r)) for r in _ranges(keys, lambda k, t=todo: bool(t[k]))]
@@ -146,6 +144,15 @@ class Plan:
                                 if k not in running or n not in names]  # fmt: skip
             runs += found
         return runs
+
+
+def _partition_groups(kind: Kind, saes: list[str], shards: Sequence[str]) -> list[list[str]]:
+    """A partitioned stage's Dagster partition keys, one group per run source: a variant's
+    shards ("<sae>|<shard>"), each variant alone, or the shards."""
+    per_sae, by_shard = kind
+    if per_sae and by_shard:
+        return [[multi_key(sae, shard) for shard in shards] for sae in saes]
+    return [[sae] for sae in saes] if per_sae else [list(shards)]
 
 
 def _ranges(keys: Sequence[str], wanted: Callable[[str], bool]) -> list[list[str]]:

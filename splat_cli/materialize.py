@@ -42,12 +42,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from splat_cli.sae import define_variant
     from splat_core.pipeline.config import (
         load_config,  # imports torch: on use only
         variant_configs,
     )
     from splat_core.pipeline.preflight import check_sources
+    from splat_core.pipeline.sae_variants import define_variant
 
     home = homes.resolve(splat_home(args.home))
     try:  # fail fast, before anything is published: names and config first

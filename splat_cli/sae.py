@@ -31,20 +31,13 @@ def register(sub) -> None:
     rm.set_defaults(run=run_remove)
 
 
-def define_variant(home, profile: str, overrides: list[str], spec: str) -> bool:
-    """Parse `NAME key=value ...`, check its settings against the config, and record it."""
-    from splat_core.pipeline.sae_variants import parse_variant, variant_config
-
-    variant = parse_variant(spec)
-    variant_config(profile, overrides, variant)  # unknown keys or bad values: ValueError
-    return variants.define(home, variant.name, variant.settings)
-
-
 def _home(args):
     return homes.resolve(splat_home(args.home))
 
 
 def run_add(args) -> int:
+    from splat_core.pipeline.sae_variants import define_variant  # imports torch: on use only
+
     home = _home(args)
     try:
         changed = define_variant(home, args.profile, args.overrides,

@@ -21,6 +21,7 @@ from splat_core.builds.table import BuildTable
 from splat_core.pipeline.config import SplatConfig, load_config
 from splat_core.pipeline.steps import planted_auroc, quality_metrics
 from splat_core.sae import save_sae, train_sae
+from splat_core.store import variants
 from splat_core.store.artifacts import open_current
 
 Progress = Callable[[str], None]
@@ -66,6 +67,15 @@ def variant_config(profile: str, overrides: Sequence[str], variant: Variant) -> 
         return load_config(profile, [*overrides, *variant.settings])
     except ValueError as e:
         raise ValueError(f"variant {variant.name!r}: {e}") from None
+
+
+def define_variant(home, profile: str, overrides: Sequence[str], spec: str) -> bool:
+    """Record variant `spec` (`NAME key=value ...`) in the home (store/variants.py) once its
+    settings load over the profile (unknown keys, bad values: ValueError, nothing written);
+    True if anything changed."""
+    variant = parse_variant(spec)
+    variant_config(profile, overrides, variant)
+    return variants.define(home, variant.name, variant.settings)
 
 
 def load_home_inputs(home) -> HomeInputs:

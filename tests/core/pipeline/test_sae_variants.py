@@ -91,3 +91,15 @@ def test_compare_saes_refuses_pooled_and_samples_of_other_shards():
 
     with pytest.raises(ValueError, match="pooled shards"):
         compare_saes({"000": np.zeros((2, 4))}, {"001": None}, None, None)
+
+
+def test_define_variant_checks_settings_before_writing(tmp_path):
+    from splat_core.pipeline.sae_variants import define_variant
+    from splat_core.store import variants
+
+    with pytest.raises(ValueError, match="nonsense"):
+        define_variant(tmp_path, "tiny", [], "bad nonsense=1")
+    assert list(variants.defined(tmp_path)) == ["default"]  # nothing written
+    assert define_variant(tmp_path, "tiny", [], "wide features=128 k=8")
+    assert not define_variant(tmp_path, "tiny", [], "wide features=128 k=8")  # unchanged
+    assert variants.settings_of(tmp_path, "wide") == ("sae.n_features=128", "sae.k=8")
